@@ -26,15 +26,14 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 from symsme.algebra.lincomb import add_into
-from symsme.errors import MomentsError, OrderError
+from symsme.errors import DimensionError, MomentsError, NoiseModelError, OrderError
 from symsme.expansion.generator import GeneratorExpansion
 from symsme.schemes.sgd import check_noise
 
-__all__ = ["Mismatch", "ModifiedEquation", "modified_equation", "check_order"]
+__all__ = ["Mismatch", "ModifiedEquation", "modified_equation", "check_order", "check_dim"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +57,7 @@ class ModifiedEquation:
     dim: int | str
     order: int
     noise: str
+    sigma: str
     drift: tuple[dict, ...]
     diffusion: tuple[dict, ...]
     mismatch: tuple[Mismatch, ...] | None = None
@@ -71,6 +71,18 @@ def check_order(order: Any) -> int:
     return order
 
 
+def check_dim(dim: Any) -> int | str:
+    """``1`` for the 1-D engine, ``"d"`` for the coordinate-free one (also for integers >= 2).
+
+    Raises :class:`~symsme.errors.DimensionError` otherwise.
+    """
+    if dim == "d" or (isinstance(dim, int) and not isinstance(dim, bool) and dim >= 2):
+        return "d"
+    if dim == 1 and not isinstance(dim, bool):
+        return 1
+    raise DimensionError(f"dimension must be 1, an integer >= 2 or 'd', got {dim!r}")
+
+
 def _check_moments(moments: Any) -> int | None:
     if moments is None:
         return None
@@ -79,17 +91,20 @@ def _check_moments(moments: Any) -> int | None:
     return moments
 
 
-def _backend(dim: int | str):
+SIGMA_MODELS = ("state", "constant")
+
+
+def _backend(dim: int | str, sigma: str):
     """The term algebra and SGD's moments for a dimension (1 or coordinate-free)."""
     if dim == 1:
         from symsme.algebra.jets import JetAlgebra
         from symsme.schemes.sgd import one_step_moments
 
-        return JetAlgebra(), one_step_moments
+        return JetAlgebra(sigma), one_step_moments
     from symsme.algebra.contractions import ContractionAlgebra
     from symsme.schemes.sgd_tensor import one_step_moments_tensor
 
-    return ContractionAlgebra(), one_step_moments_tensor
+    return ContractionAlgebra(sigma), one_step_moments_tensor
 
 
 def _progress(total: int, enabled: bool | None, desc: str):
@@ -146,6 +161,7 @@ def modified_equation(
     *,
     dim: int | str = 1,
     noise: str = "gaussian",
+    sigma: str = "state",
     moments: int | None = None,
     through: int | None = None,
     cache: bool = True,
@@ -167,11 +183,12 @@ def modified_equation(
     """
     order = check_order(order)
     check_noise(noise)
+    if sigma not in SIGMA_MODELS:
+        raise NoiseModelError(
+            f"unknown Sigma model {sigma!r}; choose one of {', '.join(SIGMA_MODELS)}"
+        )
     moments = _check_moments(moments)
-    if dim != 1:
-        from symsme.algebra.contractions import check_dim
-
-        dim = check_dim(dim)
+    dim = check_dim(dim)
     if moments is not None:
         if through is None:
             through = max(order + 3, moments + 1)
@@ -182,13 +199,13 @@ def modified_equation(
 
     from symsme import cache as _cache
 
-    key = ("modified_equation", dim, order, noise, moments, through)
+    key = ("modified_equation", dim, order, noise, sigma, moments, through)
     if cache:
         hit = _cache.load(key)
         if hit is not None:
             return hit
 
-    algebra, sgd_moments = _backend(dim)
+    algebra, sgd_moments = _backend(dim, sigma)
     bar = _progress(order + 1 + (moments or 0), progress, f"derive order {order}")
     try:
         drift, diffusion = _solve(algebra, sgd_moments, order, noise, bar)
@@ -204,6 +221,7 @@ def modified_equation(
         dim=dim,
         order=order,
         noise=noise,
+        sigma=sigma,
         drift=tuple(drift),
         diffusion=tuple(diffusion),
         mismatch=report,
@@ -213,6 +231,3 @@ def modified_equation(
         _cache.store(key, result)
     return result
 
-
-def _fraction_check(a: dict) -> bool:  # pragma: no cover - debugging aid
-    return all(isinstance(c, Fraction | int) for c in a.values())

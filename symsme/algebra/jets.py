@@ -238,21 +238,18 @@ class JetAlgebra:
 
     Keys are ``(p, monomial)`` for :math:`z^p\cdot\text{monomial}`; :math:`d/dy` acts on both
     factors, :math:`\frac{d}{dy} z^p = p z^{p-1}` and the jets shift by one derivative.
+    With ``sigma="constant"`` the noise covariance is constant: :math:`s_{j\ge1} = 0` (the
+    monomials containing them form a differential ideal, so dropping them is exact).
     """
+
+    def __init__(self, sigma: str = "state") -> None:
+        self.constant_sigma = sigma == "constant"
 
     def phi(self, n: int) -> dict:
         return {(n, ()): Fraction(1)}
 
-    @staticmethod
-    @lru_cache(maxsize=None)
-    def _d(key: tuple) -> tuple:
-        p, m = key
-        out: Counter = Counter()
-        if p:
-            out[(p - 1, m)] += p
-        for dm, e in mono_derivative(m):
-            out[(p, dm)] += e
-        return tuple(out.items())
+    def _d(self, key: tuple) -> tuple:
+        return _z_derivative(key, self.constant_sigma)
 
     def _derivative(self, a: dict) -> dict:
         out: dict = {}
@@ -287,3 +284,16 @@ class JetAlgebra:
 
     def z_degree(self, key: tuple) -> int:
         return key[0]
+
+
+@lru_cache(maxsize=None)
+def _z_derivative(key: tuple, constant_sigma: bool) -> tuple:
+    p, m = key
+    out: Counter = Counter()
+    if p:
+        out[(p - 1, m)] += p
+    for dm, e in mono_derivative(m):
+        if constant_sigma and any(v % STRIDE == 1 and v >= STRIDE for v in dm):
+            continue
+        out[(p, dm)] += e
+    return tuple(out.items())

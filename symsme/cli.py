@@ -1,0 +1,155 @@
+"""The ``symsme`` command.
+
+``symsme derive``       derive the modified equation (1-D jets or coordinate-free, any order)
+``symsme evaluate``     drift and diffusion of a model at a point, for a user's loss and noise
+``symsme derivations``  regenerate (or ``--check``) the committed ``derivations/`` documents
+
+Bad input prints one line on stderr and exits with status 2 (no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from symsme.errors import SymsmeError
+
+__all__ = ["main"]
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage too)
+        raise _UsageError(message)
+
+
+def _int_arg(name: str):
+    def parse(text: str) -> int:
+        try:
+            return int(text, 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
+
+    return parse
+
+
+def _dim_arg(text: str) -> int | str:
+    if text == "d":
+        return "d"
+    try:
+        return int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--dim must be 1, an integer >= 2 or 'd', got {text!r}"
+        ) from None
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="symsme", description="Stochastic modified equations of SGD, derived exactly.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    d = sub.add_parser("derive", help="derive b_0..b_K and D_0..D_K by stochastic backward error analysis")
+    d.add_argument("--dim", type=_dim_arg, default=1, help="1, or d (coordinate-free; any integer >= 2 gives the same)")
+    d.add_argument("--order", type=_int_arg("--order"), required=True, help="K: derive b_0..b_K, D_0..D_K")
+    d.add_argument("--noise", default="gaussian", help="gaussian (default) or general (cumulants k3, k4, ...)")
+    d.add_argument("--constant-sigma", action="store_true", help="constant noise covariance (Sigma' = 0)")
+    d.add_argument("--moments", type=_int_arg("--moments"), help="mismatch report for one-step moments 1..M")
+    d.add_argument("--through", type=_int_arg("--through"), help="highest power of eta compared (default max(K+3, M+1))")
+    d.add_argument("--hessian-aware", action="store_true", help="add the Hessian-aware selection and its closed form")
+    d.add_argument("--format", default="text", help="text (default), markdown, latex or json")
+    d.add_argument("--no-cache", action="store_true", help="neither read nor write the on-disk cache")
+    prog = d.add_mutually_exclusive_group()
+    prog.add_argument("--progress", dest="progress", action="store_true", default=None, help="always show progress")
+    prog.add_argument("--no-progress", dest="progress", action="store_false", help="never show progress")
+
+    g = sub.add_parser("derivations", help="regenerate or check the derivations/ documents")
+    g.add_argument("--out", default="derivations", help="folder (default: derivations)")
+    g.add_argument("--check", action="store_true", help="exit 1 if the folder differs from the engine")
+
+    _add_evaluate(sub)
+    return p
+
+
+def _add_evaluate(sub) -> None:  # noqa: ANN001
+    e = sub.add_parser("evaluate", help="drift b and diffusion D of a model at a point (dX = b dt + (eta D)^(1/2) dW)")
+    e.add_argument("--loss", required=True, help="loss f as a SymPy expression")
+    e.add_argument("--vars", required=True, help="comma-separated variables, e.g. x1,x2")
+    e.add_argument("--sigma", required=True, help='noise covariance, e.g. "[[1 + x1**2, 0], [0, 1]]"')
+    e.add_argument("--model", required=True, help="sgf, sme2, me or ha-sme")
+    e.add_argument("--order", type=_int_arg("--order"), default=None, help="K for --model me")
+    e.add_argument("--eta", required=True, help="learning rate eta > 0")
+    e.add_argument("--at", required=True, help="comma-separated point, e.g. 0.1,0.2")
+    e.add_argument("--psd", default="error", help="non-PSD HA-SME diffusion: error (default), clip or ignore")
+    e.add_argument("--precision", type=_int_arg("--precision"), default=None, help="decimal digits: use mpmath")
+    e.add_argument("--format", default="text", help="text (default) or json")
+
+
+def _derive(args: argparse.Namespace) -> str:
+    from symsme.matching import modified_equation
+    from symsme.report import FORMATS, render
+
+    if args.format not in FORMATS:
+        raise SymsmeError(f"unknown --format {args.format!r}; choose one of {', '.join(FORMATS)}")
+    me = modified_equation(
+        args.order,
+        dim=args.dim,
+        noise=args.noise,
+        sigma="constant" if args.constant_sigma else "state",
+        moments=args.moments,
+        through=args.through,
+        cache=not args.no_cache,
+        progress=args.progress,
+    )
+    ha = None
+    if args.hessian_aware:
+        from symsme.hessian_aware import identify_hessian_aware
+
+        ha = identify_hessian_aware(me)
+    return render(me, args.format, ha)
+
+
+def _derivations(args: argparse.Namespace) -> tuple[str, int]:
+    from symsme.derivations import check_derivations, write_derivations
+
+    if args.check:
+        stale = check_derivations(args.out)
+        if stale:
+            return "derivations out of date: " + ", ".join(stale) + "\n", 1
+        return "derivations up to date\n", 0
+    written = write_derivations(args.out)
+    return "".join(f"wrote {p}\n" for p in written), 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``symsme`` console script; returns the exit status."""
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+        status = 0
+        if args.command == "derive":
+            out = _derive(args)
+        elif args.command == "derivations":
+            out, status = _derivations(args)
+        else:
+            from symsme.evaluate_cli import evaluate_command
+
+            out = evaluate_command(args)
+    except _UsageError as exc:
+        print(f"symsme: error: {exc}", file=sys.stderr)
+        return 2
+    except SymsmeError as exc:
+        print(f"symsme: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # pragma: no cover - interactive
+        print("symsme: interrupted", file=sys.stderr)
+        return 130
+    sys.stdout.write(out)
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,439 @@
+r"""Turn exact 1-D jet expressions into numeric functions of :math:`x` (numpy or mpmath).
+
+The 1-D algebra of symsme writes every drift and diffusion term as a polynomial in the jet
+symbols (DESIGN.md, "Conventions")
+
+.. math::
+
+    \eta, \qquad g_k = f^{(k+1)}(x), \qquad s_k = \Sigma^{(k)}(x), \qquad
+    \kappa_{n,j} = \kappa_n^{(j)}(x) \ (\text{symbol } ``k{n}_{j}``),
+
+possibly inside the closed-form function :class:`~symsme.numeric.psi.Psi` of HA-SME
+(Li, Shen, Zhang, He, arXiv 2405.18373), e.g. :math:`b = -\psi(1 - \eta g_1) g_0`, or the
+SME-2 drift :math:`b_0 + \eta b_1 = -g_0 - \tfrac{\eta}{2} g_0 g_1` of Li, Tai, E (ICML 2017;
+JMLR 2019).  :func:`lambdify_1d` substitutes a user's :math:`f(x)` and :math:`\Sigma(x)` for the
+jets and returns a numeric function of :math:`x` with the same signature for both backends.
+
+Also here: :func:`parse_expression` (strings or SymPy expressions in given variables, with
+clear errors; used by :mod:`symsme.problems`) and :func:`check_step_size`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from fractions import Fraction
+from numbers import Real
+from typing import Any, Literal
+
+import mpmath
+import numpy as np
+import numpy.typing as npt
+import sympy as sp
+from sympy.core.function import AppliedUndef
+from sympy.parsing.sympy_parser import (
+    convert_xor,
+    parse_expr,
+    rationalize,
+    standard_transformations,
+)
+
+from symsme.errors import ExpressionError, NonFiniteError, StepSizeError
+from symsme.numeric.psi import Psi, PsiShifted, mp_psi, mp_psi_shifted, psi, psi_shifted
+
+__all__ = [
+    "Backend",
+    "Lambdified1D",
+    "check_step_size",
+    "format_number",
+    "jet_symbol",
+    "lambdify_1d",
+    "parse_expression",
+    "stabilise_psi",
+]
+
+Backend = Literal["numpy", "mpmath"]
+
+_TRANSFORMATIONS = (*standard_transformations, convert_xor, rationalize)
+_JET_RE = re.compile(r"^(?:(?P<kind>[gs])(?P<k>\d+)|k(?P<n>\d+)_(?P<j>\d+)|(?P<eta>eta))$")
+_NUMPY_MODULES: list[Any] = [{"Psi": psi, "PsiShifted": psi_shifted}, "numpy"]
+_MPMATH_MODULES: list[Any] = [{"Psi": mp_psi, "PsiShifted": mp_psi_shifted}, "mpmath"]
+
+
+def jet_symbol(symbol: sp.Symbol) -> tuple[str, int, int] | None:
+    r"""Classify a 1-D jet symbol by its name.
+
+    Returns ``("eta", 0, 0)``, ``("g", k, 0)`` for :math:`g_k = f^{(k+1)}`,
+    ``("s", k, 0)`` for :math:`s_k = \Sigma^{(k)}`, ``("k", n, j)`` for
+    :math:`\kappa_n^{(j)}`, or ``None`` for any other symbol.  Matching is by name only, so
+    symbols created with assumptions (``real=True``) are recognised too.
+    """
+    match = _JET_RE.match(symbol.name)
+    if match is None:
+        return None
+    if match["eta"]:
+        return ("eta", 0, 0)
+    if match["kind"]:
+        return (match["kind"], int(match["k"]), 0)
+    return ("k", int(match["n"]), int(match["j"]))
+
+
+def check_step_size(eta: Any) -> sp.Number:
+    r"""Validate a learning rate :math:`\eta` and return it as an exact SymPy number.
+
+    Accepts Python ``int``/``float``/:class:`fractions.Fraction`, numpy scalars, ``mpmath.mpf``
+    and SymPy numbers; a float stays the exact binary value it denotes (no decimal rounding).
+
+    Raises
+    ------
+    StepSizeError
+        If :math:`\eta` is not a finite real number :math:`> 0` (the message names it).
+    """
+    if isinstance(eta, bool) or not isinstance(
+        eta, (Real, Fraction, np.number, mpmath.mpf, sp.Number)
+    ):
+        raise StepSizeError(f"eta must be a finite number > 0, got eta={eta!r}")
+    if isinstance(eta, Fraction):
+        value: Any = sp.Rational(eta.numerator, eta.denominator)
+    elif isinstance(eta, mpmath.mpf):
+        value = sp.Float(eta, precision=max(mpmath.mp.prec, 53))
+    elif isinstance(eta, np.number):
+        value = sp.sympify(eta.item())
+    else:
+        value = sp.sympify(eta)
+    if not (value.is_real and value.is_finite and value.is_positive):
+        raise StepSizeError(f"eta must be a finite number > 0, got eta={eta!r}")
+    return value
+
+
+def format_number(value: Any) -> str:
+    """Format an exact or floating number for an error message (rationals stay exact)."""
+    if isinstance(value, (sp.Rational, int, Fraction)):
+        return str(value)
+    if isinstance(value, mpmath.mpf):
+        return mpmath.nstr(value, 17)
+    return repr(float(value))
+
+
+def _name_map(variables: Iterable[sp.Symbol]) -> dict[str, sp.Symbol]:
+    return {v.name: v for v in variables}
+
+
+def _check_expression(value: Any, text: Any, names: Mapping[str, sp.Symbol], what: str) -> sp.Expr:
+    if isinstance(value, (int, float, Fraction)) and not isinstance(value, bool):
+        value = sp.Rational(value) if not isinstance(value, Fraction) else sp.Rational(str(value))
+    if not isinstance(value, sp.Expr) or isinstance(value, (sp.Lambda, sp.MatrixBase)):
+        raise ExpressionError(f"{what} {text!r} is not a scalar expression (got {value!r})")
+    undefined = sorted({str(a.func) for a in value.atoms(AppliedUndef)})
+    if undefined:
+        raise ExpressionError(
+            f"{what} {text!r} uses unknown function(s) {', '.join(undefined)}; "
+            "use SymPy's functions (exp, log, sin, ...)"
+        )
+    if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise ExpressionError(f"{what} {text!r} is not finite (it simplifies to {value})")
+    if value.has(sp.I):
+        raise ExpressionError(f"{what} {text!r} is not real (it contains the imaginary unit I)")
+    # Rename same-named symbols with other assumptions to the problem's own variables.
+    rename = {s: names[s.name] for s in value.free_symbols if s.name in names}
+    if rename:
+        value = value.xreplace(rename)
+    extra = sorted(s.name for s in value.free_symbols if s.name not in names)
+    if extra:
+        allowed = ", ".join(names) or "(none)"
+        raise ExpressionError(
+            f"{what} {text!r} contains symbol(s) {', '.join(extra)} that are not among the "
+            f"variables {allowed}"
+        )
+    return value
+
+
+def parse_expression(
+    expr: str | sp.Expr | float | int,
+    variables: Sequence[sp.Symbol],
+    *,
+    what: str = "expression",
+) -> sp.Expr:
+    r"""Parse a scalar expression in the given variables, exactly.
+
+    Strings are parsed with SymPy (``^`` means power; decimal literals become exact
+    rationals, ``"0.1"`` :math:`\to 1/10`).  SymPy expressions are accepted as they are, with
+    symbols matched to ``variables`` by name.
+
+    Raises
+    ------
+    ExpressionError
+        If the text does not parse, is not a finite real scalar expression, uses an undefined
+        function, or contains symbols that are not among ``variables`` (the message names the
+        text and the symbols).
+    """
+    names = _name_map(variables)
+    if isinstance(expr, str):
+        value = _parse_text(expr, names, what)
+        return _check_expression(value, expr, names, what)
+    return _check_expression(expr, expr, names, what)
+
+
+def _parse_text(text: str, names: Mapping[str, sp.Symbol], what: str) -> Any:
+    """Parse ``text`` with the variables bound to ``names`` (may return lists for matrices)."""
+    if not text.strip():
+        raise ExpressionError(f"{what} is empty")
+    try:
+        return parse_expr(text, local_dict=dict(names), transformations=_TRANSFORMATIONS)
+    except Exception as exc:  # parse_expr raises many types: report them all the same way
+        raise ExpressionError(f"cannot parse {what} {text!r}: {type(exc).__name__}: {exc}") from exc
+
+
+def stabilise_psi(expr: sp.Expr) -> sp.Expr:
+    r"""Rewrite every :math:`\psi(w)` as :math:`\psi_{\rm shifted}(\delta)`, :math:`\delta = w - 1`.
+
+    :math:`\delta` is simplified exactly (expanded and factored), so that e.g.
+    :math:`\psi((1 - \eta g_1)^2)` becomes ``PsiShifted(eta*g1*(eta*g1 - 2))``: evaluated in
+    floating point this has no cancellation, unlike forming :math:`w` first.
+    """
+
+    def shifted(w: sp.Expr) -> sp.Expr:
+        delta = sp.expand(w - 1)
+        with contextlib.suppress(sp.PolynomialError, NotImplementedError, ValueError):
+            delta = sp.factor(delta)
+        return PsiShifted(delta)
+
+    return expr.replace(Psi, shifted)
+
+
+class Lambdified1D:
+    r"""A numeric function :math:`x \mapsto e(x)` made by :func:`lambdify_1d`.
+
+    Call it with points :math:`x`.  ``numpy``: any array-like, returns a float64 array of the
+    same shape.  ``mpmath``: an ``mpf``/Python number/decimal string returns an ``mpf``
+    computed at the current ``mpmath.mp`` precision; a sequence or array returns a numpy
+    object array of ``mpf`` of the same shape.
+
+    Attributes
+    ----------
+    expr:
+        The SymPy expression in :attr:`variable` and the symbol ``eta`` that is evaluated.
+    eta:
+        The learning rate, an exact SymPy number.
+    backend:
+        ``"numpy"`` or ``"mpmath"``.
+
+    Raises (on call)
+    ----------------
+    NonFiniteError
+        If a point is NaN/infinite or the value at a finite point is not finite and real.
+    """
+
+    def __init__(
+        self,
+        expr: sp.Expr,
+        variable: sp.Symbol,
+        eta_symbol: sp.Symbol,
+        eta: sp.Number,
+        backend: str,
+    ) -> None:
+        self.expr = expr
+        self.variable = variable
+        self.eta = eta
+        self.backend = backend
+        modules = _NUMPY_MODULES if backend == "numpy" else _MPMATH_MODULES
+        try:
+            self._func = sp.lambdify((variable, eta_symbol), stabilise_psi(expr), modules=modules)
+        except Exception as exc:  # the printers raise various types for unsupported functions
+            raise ExpressionError(
+                f"cannot turn {expr} into {backend} code: {type(exc).__name__}: {exc}"
+            ) from exc
+        self._eta_float = float(eta)
+
+    def __repr__(self) -> str:
+        return f"Lambdified1D({self.expr}, eta={self.eta}, backend={self.backend!r})"
+
+    def __call__(self, x: Any) -> Any:
+        if self.backend == "numpy":
+            return self._call_numpy(x)
+        if isinstance(x, (list, tuple, np.ndarray)):
+            points = np.asarray(x, dtype=object)
+            out = np.empty(points.shape, dtype=object)
+            for index in np.ndindex(points.shape):
+                out[index] = self._call_mpmath(points[index])
+            return out
+        return self._call_mpmath(x)
+
+    def _call_numpy(self, x: npt.ArrayLike) -> np.ndarray:
+        xs = np.asarray(x, dtype=np.float64)
+        if not np.all(np.isfinite(xs)):
+            bad = xs[~np.isfinite(xs)].flat[0]
+            raise NonFiniteError(f"point x = {float(bad)!r} is not finite")
+        try:
+            with np.errstate(all="ignore"):
+                value = self._func(xs, self._eta_float)
+        except NameError as exc:
+            raise ExpressionError(f"numpy cannot evaluate {self.expr}: {exc}") from exc
+        if np.iscomplexobj(value):
+            value = np.where(np.imag(value) == 0, np.real(value), np.nan)
+        out = np.array(np.broadcast_to(np.asarray(value, dtype=np.float64), xs.shape))
+        finite = np.isfinite(out)
+        if not np.all(finite):
+            where = np.argwhere(~finite)[0] if out.ndim else ()
+            raise NonFiniteError(
+                f"{self.expr} is not finite at x = {float(xs[tuple(where)])!r} "
+                f"(value {float(out[tuple(where)])!r}, eta = {format_number(self.eta)})"
+            )
+        return out
+
+    def _call_mpmath(self, x: Any) -> mpmath.mpf:
+        xm = mpmath.mpf(x)
+        if not mpmath.isfinite(xm):
+            raise NonFiniteError(f"point x = {x!r} is not finite")
+        eta = self.eta._to_mpmath(mpmath.mp.prec)
+        value = mpmath.mpmathify(self._func(xm, mpmath.mpf(eta)))
+        if isinstance(value, mpmath.mpc):
+            if value.imag != 0:
+                raise NonFiniteError(f"{self.expr} is not real at x = {xm} (value {value})")
+            value = value.real
+        if not mpmath.isfinite(value):
+            raise NonFiniteError(f"{self.expr} is not finite at x = {xm} (value {value})")
+        return value
+
+
+def _as_scalar_sigma(sigma: Any) -> Any:
+    """Unwrap a 1 x 1 matrix/list (``[[1 + x**2]]``) to its entry."""
+    if isinstance(sigma, sp.MatrixBase):
+        if sigma.shape != (1, 1):
+            raise ExpressionError(f"a 1-D Sigma must be a scalar or 1 x 1, got shape {sigma.shape}")
+        return sigma[0, 0]
+    if isinstance(sigma, (list, tuple)):
+        inner = sigma
+        while isinstance(inner, (list, tuple)) and len(inner) == 1:
+            inner = inner[0]
+        if isinstance(inner, (list, tuple)):
+            raise ExpressionError(f"a 1-D Sigma must be a scalar or 1 x 1, got {sigma!r}")
+        return inner
+    return sigma
+
+
+def lambdify_1d(
+    expr: sp.Expr | str,
+    loss: sp.Expr | str,
+    sigma: sp.Expr | str | float | int | None = None,
+    *,
+    var: str | sp.Symbol = "x",
+    eta: Any,
+    backend: Backend = "numpy",
+    cumulants: Mapping[int, sp.Expr | str] | None = None,
+) -> Lambdified1D:
+    r"""Evaluate a 1-D jet expression for a concrete objective :math:`f(x)` and noise
+    :math:`\Sigma(x)`.
+
+    Substitutes
+
+    .. math::
+
+        g_k \mapsto \frac{d^{k+1} f}{dx^{k+1}}, \qquad
+        s_k \mapsto \frac{d^k \Sigma}{dx^k}, \qquad
+        \kappa_{n,j} \mapsto \frac{d^j \kappa_n}{dx^j}, \qquad \eta \mapsto \eta,
+
+    exactly, then lambdifies.  :math:`\psi` (:class:`~symsme.numeric.psi.Psi`) is evaluated by
+    :func:`~symsme.numeric.psi.psi_shifted` after :func:`stabilise_psi`.  For example the HA-SME
+    closed form of Li, Shen, Zhang, He (arXiv 2405.18373) in 1-D,
+    :math:`b = -\psi(1 - \eta g_1) g_0`, :math:`D = \psi((1 - \eta g_1)^2) s_0`, or the SME-2
+    drift correction :math:`b_1 = -\tfrac12 g_0 g_1` of Li, Tai, E (ICML 2017; JMLR 2019).
+
+    Parameters
+    ----------
+    expr:
+        Expression in ``eta``, ``g0, g1, ...``, ``s0, s1, ...``, ``k{n}_{j}`` (a SymPy expression
+        or a string).
+    loss, sigma:
+        :math:`f` and :math:`\Sigma` as SymPy expressions or strings in ``var``; ``sigma`` may
+        also be written as a 1 x 1 matrix ``"[[1 + x**2]]"``.  ``sigma`` is only needed if
+        ``expr`` contains ``s_k``.
+    var:
+        Name (or symbol) of the variable, default ``"x"``.
+    eta:
+        Learning rate, a finite number :math:`> 0` (kept exact; see :func:`check_step_size`).
+    backend:
+        ``"numpy"`` (vectorised over arrays of points, always returns an array of the input's
+        shape) or ``"mpmath"`` (scalars at ``mpmath.mp`` precision).
+    cumulants:
+        Optional ``{n: kappa_n(x)}`` for the cumulant symbols ``k{n}_{j}``.
+
+    Returns
+    -------
+    Lambdified1D
+        Callable ``f(x)``; see :class:`Lambdified1D`.
+
+    Raises
+    ------
+    StepSizeError
+        If ``eta`` is not a finite number :math:`> 0`.
+    ExpressionError
+        If a string does not parse, ``expr`` has symbols other than jets, ``loss``/``sigma`` have
+        symbols other than ``var``, or a jet has no source (``s_k`` without ``sigma``,
+        ``k{n}_{j}`` without ``cumulants[n]``).
+    """
+    eta_value = check_step_size(eta)
+    if backend not in ("numpy", "mpmath"):
+        raise ExpressionError(f"unknown backend {backend!r} (known: 'numpy', 'mpmath')")
+    name = var.name if isinstance(var, sp.Symbol) else str(var)
+    if not name.isidentifier() or jet_symbol(sp.Symbol(name)) is not None:
+        raise ExpressionError(f"variable name {name!r} is not an identifier or clashes with a jet")
+    x = sp.Symbol(name, real=True)
+
+    jets = _parse_jet_expression(expr)
+    f = parse_expression(loss, [x], what="loss")
+    sources: dict[str, sp.Expr] = {"g": f}
+    if sigma is not None:
+        parsed = _parse_text(sigma, {name: x}, "Sigma") if isinstance(sigma, str) else sigma
+        sources["s"] = _check_expression(_as_scalar_sigma(parsed), sigma, {name: x}, "Sigma")
+    kappas = {}
+    for n, kappa in (cumulants or {}).items():
+        if isinstance(n, bool) or not isinstance(n, int) or n < 3:
+            raise ExpressionError(f"cumulant order must be an integer >= 3, got {n!r}")
+        kappas[n] = parse_expression(kappa, [x], what=f"cumulant kappa_{n}")
+
+    eta_symbol = sp.Symbol("eta")
+    mapping: dict[sp.Symbol, sp.Expr] = {}
+    for symbol in jets.free_symbols:
+        kind, k, j = jet_symbol(symbol)  # type: ignore[misc]  # checked by the parser
+        if kind == "eta":
+            mapping[symbol] = eta_symbol
+        elif kind == "g":
+            mapping[symbol] = sp.diff(f, x, k + 1)
+        elif kind == "s":
+            if "s" not in sources:
+                raise ExpressionError(f"{expr} contains {symbol} but no sigma was given")
+            mapping[symbol] = sp.diff(sources["s"], x, k)
+        else:
+            if k not in kappas:
+                raise ExpressionError(
+                    f"{expr} contains {symbol} but no cumulant kappa_{k} was given (cumulants=)"
+                )
+            mapping[symbol] = sp.diff(kappas[k], x, j)
+    return Lambdified1D(jets.xreplace(mapping), x, eta_symbol, eta_value, backend)
+
+
+def _parse_jet_expression(expr: sp.Expr | str) -> sp.Expr:
+    if isinstance(expr, str):
+        names = re.findall(r"[A-Za-z_]\w*", expr)
+        local = {n: sp.Symbol(n) for n in names if jet_symbol(sp.Symbol(n)) is not None}
+        local["Psi"] = Psi
+        local["PsiShifted"] = PsiShifted
+        value = _parse_text(expr, local, "expression")
+    else:
+        value = expr
+    if not isinstance(value, sp.Expr):
+        raise ExpressionError(f"expression {expr!r} is not a scalar expression")
+    extra = sorted(s.name for s in value.free_symbols if jet_symbol(s) is None)
+    if extra:
+        raise ExpressionError(
+            f"expression {expr!r} contains symbol(s) {', '.join(extra)} that are not jets "
+            "(eta, g0, g1, ..., s0, s1, ..., k3_0, ...)"
+        )
+    undefined = sorted(
+        {str(a.func) for a in value.atoms(AppliedUndef) if a.func not in (Psi, PsiShifted)}
+    )
+    if undefined:
+        raise ExpressionError(f"expression {expr!r} uses unknown function(s) {undefined}")
+    return value

@@ -1,0 +1,47 @@
+"""The on-disk cache: content and version keyed, atomic, switchable."""
+
+from __future__ import annotations
+
+from symsme import cache
+from symsme.matching import modified_equation
+
+
+def test_store_load_clear(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYMSME_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("SYMSME_CACHE", raising=False)
+    me = modified_equation(3)
+    files = list(tmp_path.glob("*.pickle"))
+    assert len(files) == 1
+    assert not list(tmp_path.glob(".tmp-*"))  # atomic: no temporaries left behind
+    assert modified_equation(3) == me
+    assert modified_equation(3, sigma="constant") != me  # content-keyed
+    assert cache.clear_cache() == 2
+    assert not list(tmp_path.glob("*.pickle"))
+
+
+def test_off_switch_and_no_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYMSME_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("SYMSME_CACHE", "off")
+    modified_equation(2)
+    assert not list(tmp_path.iterdir())
+    monkeypatch.setenv("SYMSME_CACHE", "on")
+    modified_equation(2, cache=False)
+    assert not list(tmp_path.iterdir())
+
+
+def test_version_is_part_of_the_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYMSME_CACHE_DIR", str(tmp_path))
+    cache.store(("k",), 1)
+    assert cache.load(("k",)) == 1
+    import symsme
+
+    monkeypatch.setattr(symsme, "__version__", "999")
+    assert cache.load(("k",)) is None
+
+
+def test_corrupt_entry_is_ignored(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYMSME_CACHE_DIR", str(tmp_path))
+    cache.store(("k",), 1)
+    (path,) = tmp_path.glob("*.pickle")
+    path.write_bytes(b"not a pickle")
+    assert cache.load(("k",)) is None
