@@ -50,7 +50,21 @@ __all__ = [
     "DIFFUSION_CLOSED_FORM",
     "drift_taylor_coefficients",
     "diffusion_taylor_coefficients",
+    "HessianAwareD",
+    "psi_product_taylor_coefficients",
+    "render_dd_identification",
+    "DD_DRIFT_CLOSED_FORM",
+    "DD_DIFFUSION_CLOSED_FORM",
 ]
+
+DD_DRIFT_CLOSED_FORM = "-psi(I - eta*H) g"
+r"""The d-dimensional HA-SME drift :math:`-\psi(M)\nabla f`, :math:`M = I - \eta H`."""
+
+DD_DIFFUSION_CLOSED_FORM = (
+    "V [(V^T Sigma V)_ij psi(m_i m_j)] V^T,  H = V diag(lambda) V^T,  m_i = 1 - eta*lambda_i"
+)
+r"""The d-dimensional HA-SME diffusion, :math:`\operatorname{vec} D = \psi(M\otimes M)
+\operatorname{vec}\Sigma`."""
 
 DRIFT_CLOSED_FORM = "g0*log(1 - eta*g1)/(eta*g1)"
 r"""The HA-SME drift :math:`-\psi(1 - \eta g_1)\, g_0` (removable singularity at g1 = 0)."""
@@ -114,13 +128,15 @@ def _ring():
     return R, u
 
 
-def identify_hessian_aware(me: ModifiedEquation) -> HessianAware:
+def identify_hessian_aware(me: ModifiedEquation) -> HessianAware | HessianAwareD:
     """Recover the HA-SME closed forms from a 1-D derivation (see the module docstring).
 
     Raises ``AssertionError`` if the derived series do not satisfy the functional equations
     (that would be an engine bug), so a successful return *is* the identification through
     ``me.order``.
     """
+    if me.dim != 1:
+        return _identify_dd(me)
     from sympy.polys.ring_series import rs_exp
 
     cs, ds = hessian_aware_series(me)
@@ -186,3 +202,154 @@ def _taylor(expr: str, n: int) -> list[Fraction]:
         c = sympy.Rational(s.coeff(u, k))
         out.append(Fraction(int(c.p), int(c.q)))
     return out
+
+
+@dataclass(frozen=True)
+class HessianAwareD:
+    r"""Hessian-aware selection of a coordinate-free derivation (``dim="d"``).
+
+    ``drift_coefficients[a]`` is the coefficient of :math:`H^a\nabla f` in :math:`b_a`;
+    ``diffusion_coefficients[(a, b)]`` that of :math:`H^a \Sigma H^b` in :math:`D_{a+b}`
+    (:math:`H` and :math:`\Sigma` are *not* assumed to commute).
+    """
+
+    drift: tuple[dict, ...]
+    diffusion: tuple[dict, ...]
+    drift_coefficients: tuple[Fraction, ...]
+    diffusion_coefficients: dict
+    drift_closed_form: str
+    diffusion_closed_form: str
+    identified_through: int
+
+
+def hessian_aware_series_dd(me: ModifiedEquation) -> tuple[list[Fraction], dict]:
+    """c_a and d_ab of a coordinate-free derivation (checks nothing else is selected)."""
+    from symsme.algebra.contractions import hessian_aware_exponents
+
+    drift, diffusion = hessian_aware_projection(me)
+    cs: list[Fraction] = []
+    ds: dict = {}
+    for k, (b, D) in enumerate(zip(drift, diffusion)):
+        c = Fraction(0)
+        for key, v in b.items():
+            exps = hessian_aware_exponents(key)
+            if exps != (k,):
+                raise AssertionError(f"unexpected Hessian-aware drift term at order {k}: {exps}")
+            c += v
+        cs.append(c)
+        for a in range(k + 1):
+            ds[(a, k - a)] = Fraction(0)
+        for key, v in D.items():
+            exps = hessian_aware_exponents(key)
+            if exps is None or len(exps) != 2 or sum(exps) != k:
+                raise AssertionError(f"unexpected Hessian-aware diffusion term at order {k}: {exps}")
+            ds[exps] += v
+    return cs, ds
+
+
+def _identify_dd(me: ModifiedEquation) -> HessianAwareD:
+    r"""The bivariate version of the identification in the module docstring.
+
+    In the eigenbasis of :math:`H` (eigenvalues :math:`\lambda_i`, :math:`u = \eta\lambda_i`,
+    :math:`v = \eta\lambda_j`) the selected diffusion is :math:`d(u, v)\,\tilde\Sigma_{ij}`
+    with :math:`d(u,v) = \sum d_{ab} u^a v^b`, and the OU covariance after one step equals
+    SGD's :math:`\eta^2\tilde\Sigma_{ij}` iff
+    :math:`d(u,v)\,(1 - e^{-(a(u) + a(v))})/(a(u) + a(v)) = 1`, whose solution is
+    :math:`\psi(m_i m_j)`.  This is checked on the truncated bivariate series (total degree
+    :math:`\le K`), without assuming that :math:`H` and :math:`\Sigma` commute.
+    """
+    from math import factorial
+
+    from sympy import QQ
+    from sympy.polys.ring_series import rs_exp
+    from sympy.polys.rings import ring
+
+    cs, ds = hessian_aware_series_dd(me)
+    K = me.order
+    R1, t = ring("t", QQ)
+    c = sum((R1(x) * t**k for k, x in enumerate(cs)), R1(0))
+    if rs_exp(t * c, t, K + 1) != R1(1) - t:
+        raise AssertionError(f"drift series is not -psi(I - eta H) g through order {K}")
+    R, u, v = ring("u,v", QQ)
+
+    def trunc(p):
+        return R.from_dict({m: x for m, x in p.items() if sum(m) <= K})
+
+    def a_of(x):
+        return trunc(sum((-R(cs[k]) * x ** (k + 1) for k in range(K + 1)), R(0)))
+
+    S = a_of(u) + a_of(v)
+    q, power = R(0), R(1)
+    for n in range(K + 1):
+        q += R(QQ((-1) ** n, factorial(n + 1))) * power
+        power = trunc(power * S)
+    d = sum((R(x) * u**a * v**b for (a, b), x in ds.items()), R(0))
+    check = trunc(d * q)
+    if check != R(1):
+        raise AssertionError(
+            f"diffusion series is not psi(m_i m_j) in the eigenbasis through order {K}: {check}"
+        )
+    drift, diffusion = hessian_aware_projection(me)
+    return HessianAwareD(
+        drift=drift,
+        diffusion=diffusion,
+        drift_coefficients=tuple(cs),
+        diffusion_coefficients=ds,
+        drift_closed_form=DD_DRIFT_CLOSED_FORM,
+        diffusion_closed_form=DD_DIFFUSION_CLOSED_FORM,
+        identified_through=K,
+    )
+
+
+def psi_product_taylor_coefficients(n: int) -> dict:
+    r"""Coefficients of :math:`x^a y^b` (:math:`a + b \le n`) in the Taylor series of
+    :math:`\psi((1-x)(1-y))` at 0, by SymPy ``series`` (an independent route)."""
+    import sympy
+
+    x, y, t = sympy.symbols("x y t")
+    w = (1 - t * x) * (1 - t * y)
+    s = sympy.series(sympy.log(w) / (w - 1), t, 0, n + 1).removeO()
+    out = {}
+    for k in range(n + 1):
+        poly = sympy.Poly(sympy.cancel(s.coeff(t, k)), x, y)
+        for a in range(k + 1):
+            c = sympy.Rational(poly.coeff_monomial(x**a * y ** (k - a)))
+            out[(a, k - a)] = Fraction(int(c.p), int(c.q))
+    return out
+
+
+def render_dd_identification(ha: HessianAwareD) -> str:
+    """Markdown document of a coordinate-free Hessian-aware identification."""
+    K = ha.identified_through
+    out = [
+        "# Hessian-aware selection in d dimensions (non-commuting H and Sigma)",
+        "",
+        r"The coordinate-free engine's $b_k$ and $D_k$, restricted to the terms built from",
+        r"$g = \nabla f$, $H = \nabla^2 f$ and $\Sigma$ only, are $c_k H^k g$ and",
+        r"$\sum_{a+b=k} d_{ab}\, H^a \Sigma H^b$.  Derived coefficients (through order "
+        + f"{K}):",
+        "",
+        "| k | c_k (H^k g) | " + " | ".join(f"d_{{a,{'k-a'}}}, a = {a}" for a in range(K + 1)) + " |",
+        "|---|---|" + "---|" * (K + 1),
+    ]
+    for k in range(K + 1):
+        cells = [str(ha.diffusion_coefficients[(a, k - a)]) for a in range(k + 1)]
+        cells += [""] * (K - k)
+        out.append(f"| {k} | {ha.drift_coefficients[k]} | " + " | ".join(cells) + " |")
+    out += [
+        "",
+        r"The engine checks, on the truncated series, $e^{u c(u)} = 1 - u$ and the bivariate",
+        r"equation $d(u,v)\,\frac{1 - e^{-(a(u) + a(v))}}{a(u) + a(v)} = 1$, $a(u) = -u\,c(u)$,",
+        r"whose solutions identify the HA-SME of Li, Shen, Zhang, He (arXiv 2405.18373):",
+        "",
+        "$$",
+        r"b = -\psi(I - \eta H)\,\nabla f, \qquad",
+        r"V^\top D V = \big[(V^\top\Sigma V)_{ij}\,\psi(m_i m_j)\big]_{ij},\quad",
+        r"H = V\operatorname{diag}(\lambda)V^\top,\ m_i = 1 - \eta\lambda_i,",
+        "$$",
+        "",
+        r"with $\psi(w) = \log(w)/(w-1)$; equivalently $\operatorname{vec} D ="
+        r" \psi(M\otimes M)\operatorname{vec}\Sigma$, $M = I - \eta H$.",
+        "",
+    ]
+    return "\n".join(out)

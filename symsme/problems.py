@@ -49,6 +49,7 @@ from symsme.errors import (
     NotPositiveSemidefiniteError,
     OrderError,
     ShapeError,
+    SymsmeError,
 )
 from symsme.numeric.lambdify import Backend, _check_expression, _parse_text
 
@@ -513,7 +514,7 @@ class Problem:
             If a coordinate is NaN or infinite (naming the point).
         """
         if backend not in _MODULES:
-            raise ExpressionError(f"unknown backend {backend!r} (known: 'numpy', 'mpmath')")
+            raise SymsmeError(f"unknown backend {backend!r} (known: 'numpy', 'mpmath')")
         if backend == "numpy":
             try:
                 pts = np.asarray(points, dtype=np.float64)

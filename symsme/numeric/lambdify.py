@@ -39,7 +39,7 @@ from sympy.parsing.sympy_parser import (
     standard_transformations,
 )
 
-from symsme.errors import ExpressionError, NonFiniteError, StepSizeError
+from symsme.errors import ExpressionError, NonFiniteError, StepSizeError, SymsmeError
 from symsme.numeric.psi import Psi, PsiShifted, mp_psi, mp_psi_shifted, psi, psi_shifted
 
 __all__ = [
@@ -135,6 +135,10 @@ def _check_expression(value: Any, text: Any, names: Mapping[str, sp.Symbol], wha
         raise ExpressionError(f"{what} {text!r} is not finite (it simplifies to {value})")
     if value.has(sp.I):
         raise ExpressionError(f"{what} {text!r} is not real (it contains the imaginary unit I)")
+    # Floats denote their exact binary values; keep symbolic results free of floats.
+    floats = value.atoms(sp.Float)
+    if floats:
+        value = value.xreplace({f: sp.Rational(f) for f in floats})
     # Rename same-named symbols with other assumptions to the problem's own variables.
     rename = {s: names[s.name] for s in value.free_symbols if s.name in names}
     if rename:
@@ -219,10 +223,10 @@ class Lambdified1D:
     backend:
         ``"numpy"`` or ``"mpmath"``.
 
-    Raises (on call)
-    ----------------
+    Raises
+    ------
     NonFiniteError
-        If a point is NaN/infinite or the value at a finite point is not finite and real.
+        On call, if a point is NaN/infinite or the value at a finite point is not finite and real.
     """
 
     def __init__(
@@ -375,7 +379,7 @@ def lambdify_1d(
     """
     eta_value = check_step_size(eta)
     if backend not in ("numpy", "mpmath"):
-        raise ExpressionError(f"unknown backend {backend!r} (known: 'numpy', 'mpmath')")
+        raise SymsmeError(f"unknown backend {backend!r} (known: 'numpy', 'mpmath')")
     name = var.name if isinstance(var, sp.Symbol) else str(var)
     if not name.isidentifier() or jet_symbol(sp.Symbol(name)) is not None:
         raise ExpressionError(f"variable name {name!r} is not an identifier or clashes with a jet")

@@ -1,0 +1,1 @@
+"""exact stage: exact laws of SGD and of its SDE models (quadratic objectives first)."""
