@@ -52,39 +52,83 @@ def _build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="symsme", description="Stochastic modified equations of SGD, derived exactly.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    d = sub.add_parser("derive", help="derive b_0..b_K and D_0..D_K by stochastic backward error analysis")
-    d.add_argument("--dim", type=_dim_arg, default=1, help="1, or d (coordinate-free; any integer >= 2 gives the same)")
-    d.add_argument("--order", type=_int_arg("--order"), required=True, help="K: derive b_0..b_K, D_0..D_K")
-    d.add_argument("--noise", default="gaussian", help="gaussian (default) or general (cumulants k3, k4, ...)")
-    d.add_argument("--constant-sigma", action="store_true", help="constant noise covariance (Sigma' = 0)")
-    d.add_argument("--moments", type=_int_arg("--moments"), help="mismatch report for one-step moments 1..M")
-    d.add_argument("--through", type=_int_arg("--through"), help="highest power of eta compared (default max(K+3, M+1))")
-    d.add_argument("--hessian-aware", action="store_true", help="add the Hessian-aware selection and its closed form")
+    d = sub.add_parser(
+        "derive", help="derive b_0..b_K and D_0..D_K by stochastic backward error analysis"
+    )
+    d.add_argument(
+        "--dim",
+        type=_dim_arg,
+        default=1,
+        help="1, or d (coordinate-free; any integer >= 2 gives the same)",
+    )
+    d.add_argument(
+        "--order", type=_int_arg("--order"), required=True, help="K: derive b_0..b_K, D_0..D_K"
+    )
+    d.add_argument(
+        "--noise", default="gaussian", help="gaussian (default) or general (cumulants k3, k4, ...)"
+    )
+    d.add_argument(
+        "--constant-sigma", action="store_true", help="constant noise covariance (Sigma' = 0)"
+    )
+    d.add_argument(
+        "--moments", type=_int_arg("--moments"), help="mismatch report for one-step moments 1..M"
+    )
+    d.add_argument(
+        "--through",
+        type=_int_arg("--through"),
+        help="highest power of eta compared (default max(K+3, M+1))",
+    )
+    d.add_argument(
+        "--hessian-aware",
+        action="store_true",
+        help="add the Hessian-aware selection and its closed form",
+    )
     d.add_argument("--format", default="text", help="text (default), markdown, latex or json")
-    d.add_argument("--no-cache", action="store_true", help="neither read nor write the on-disk cache")
+    d.add_argument(
+        "--no-cache", action="store_true", help="neither read nor write the on-disk cache"
+    )
     prog = d.add_mutually_exclusive_group()
-    prog.add_argument("--progress", dest="progress", action="store_true", default=None, help="always show progress")
-    prog.add_argument("--no-progress", dest="progress", action="store_false", help="never show progress")
+    prog.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="always show progress",
+    )
+    prog.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="never show progress"
+    )
 
     g = sub.add_parser("derivations", help="regenerate or check the derivations/ documents")
     g.add_argument("--out", default="derivations", help="folder (default: derivations)")
-    g.add_argument("--check", action="store_true", help="exit 1 if the folder differs from the engine")
+    g.add_argument(
+        "--check", action="store_true", help="exit 1 if the folder differs from the engine"
+    )
 
     _add_evaluate(sub)
     return p
 
 
 def _add_evaluate(sub) -> None:  # noqa: ANN001
-    e = sub.add_parser("evaluate", help="drift b and diffusion D of a model at a point (dX = b dt + (eta D)^(1/2) dW)")
+    e = sub.add_parser(
+        "evaluate",
+        help="drift b and diffusion D of a model at a point (dX = b dt + (eta D)^(1/2) dW)",
+    )
     e.add_argument("--loss", required=True, help="loss f as a SymPy expression")
     e.add_argument("--vars", required=True, help="comma-separated variables, e.g. x1,x2")
-    e.add_argument("--sigma", required=True, help='noise covariance, e.g. "[[1 + x1**2, 0], [0, 1]]"')
+    e.add_argument(
+        "--sigma", required=True, help='noise covariance, e.g. "[[1 + x1**2, 0], [0, 1]]"'
+    )
     e.add_argument("--model", required=True, help="sgf, sme2, me or ha-sme")
     e.add_argument("--order", type=_int_arg("--order"), default=None, help="K for --model me")
     e.add_argument("--eta", required=True, help="learning rate eta > 0")
     e.add_argument("--at", required=True, help="comma-separated point, e.g. 0.1,0.2")
-    e.add_argument("--psd", default="error", help="non-PSD HA-SME diffusion: error (default), clip or ignore")
-    e.add_argument("--precision", type=_int_arg("--precision"), default=None, help="decimal digits: use mpmath")
+    e.add_argument(
+        "--psd", default="raise", help="non-PSD diffusion: raise (default), clip or ignore"
+    )
+    e.add_argument(
+        "--precision", type=_int_arg("--precision"), default=None, help="decimal digits: use mpmath"
+    )
     e.add_argument("--format", default="text", help="text (default) or json")
 
 
@@ -112,6 +156,97 @@ def _derive(args: argparse.Namespace) -> str:
     return render(me, args.format, ha)
 
 
+def _parse_eta(text: str):
+    from fractions import Fraction
+
+    from symsme.errors import StepSizeError
+
+    try:
+        value = Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        raise StepSizeError(f"eta must be a finite number > 0, got --eta {text!r}") from None
+    if value <= 0:
+        raise StepSizeError(f"eta must be a finite number > 0, got --eta {text!r}")
+    return value
+
+
+def _parse_point(text: str) -> list[str]:
+    from symsme.errors import ExpressionError
+
+    parts = [p.strip() for p in text.split(",")]
+    for p in parts:
+        try:
+            float(p)
+        except ValueError:
+            raise ExpressionError(
+                f"--at must be comma-separated numbers, got {text!r} ({p!r} is not a number)"
+            ) from None
+    return parts
+
+
+def _evaluate(args: argparse.Namespace) -> str:
+    import json
+
+    import numpy as np
+
+    from symsme.models import sde_model
+    from symsme.problems import Problem
+
+    if args.format not in ("text", "json"):
+        raise SymsmeError(f"unknown --format {args.format!r}; choose one of text, json")
+    eta = _parse_eta(args.eta)
+    point = _parse_point(args.at)
+    problem = Problem(args.loss, args.vars, args.sigma)
+    if args.precision is not None:
+        import mpmath
+
+        if args.precision < 1:
+            raise SymsmeError(f"--precision must be >= 1 decimal digits, got {args.precision}")
+        mpmath.mp.dps = args.precision
+        backend = "mpmath"
+        pts = np.array([mpmath.mpf(p) for p in point], dtype=object)
+    else:
+        backend = "numpy"
+        pts = np.array([float(p) for p in point])
+    if len(point) != problem.dim:
+        from symsme.errors import ShapeError
+
+        raise ShapeError(
+            f"--at has {len(point)} coordinates but the loss has {problem.dim} variables "
+            f"({', '.join(v.name for v in problem.variables)})"
+        )
+    model = sde_model(problem, args.model, eta, order=args.order, backend=backend, psd=args.psd)
+    drift, diffusion = model.drift_diffusion(pts)
+    out = {
+        "model": args.model,
+        "eta": float(eta),
+        "at": [float(p) for p in pts],
+        "drift": [float(v) for v in np.ravel(drift)],
+        "diffusion": [[float(v) for v in row] for row in np.asarray(diffusion)],
+    }
+    if args.order is not None:
+        out["order"] = args.order
+    if backend == "mpmath":
+        import mpmath
+
+        out["precision"] = args.precision
+        out["drift_digits"] = [mpmath.nstr(v, args.precision) for v in np.ravel(drift)]
+        out["diffusion_digits"] = [
+            [mpmath.nstr(v, args.precision) for v in row] for row in np.asarray(diffusion)
+        ]
+    if args.format == "json":
+        return json.dumps(out, indent=2) + "\n"
+    lines = [
+        f"model {args.model}, eta = {args.eta}, at x = ({', '.join(point)})",
+        "dX = b dt + (eta D)^(1/2) dW with",
+        "b = " + ", ".join(out.get("drift_digits", [repr(v) for v in out["drift"]])),
+        "D = ",
+    ]
+    rows = out.get("diffusion_digits", [[repr(v) for v in r] for r in out["diffusion"]])
+    lines += ["    [" + ", ".join(r) + "]" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
 def _derivations(args: argparse.Namespace) -> tuple[str, int]:
     from symsme.derivations import check_derivations, write_derivations
 
@@ -135,9 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "derivations":
             out, status = _derivations(args)
         else:
-            from symsme.evaluate_cli import evaluate_command
-
-            out = evaluate_command(args)
+            out = _evaluate(args)
     except _UsageError as exc:
         print(f"symsme: error: {exc}", file=sys.stderr)
         return 2

@@ -242,7 +242,9 @@ def hessian_aware_series_dd(me: ModifiedEquation) -> tuple[list[Fraction], dict]
         for key, v in D.items():
             exps = hessian_aware_exponents(key)
             if exps is None or len(exps) != 2 or sum(exps) != k:
-                raise AssertionError(f"unexpected Hessian-aware diffusion term at order {k}: {exps}")
+                raise AssertionError(
+                    f"unexpected Hessian-aware diffusion term at order {k}: {exps}"
+                )
             ds[exps] += v
     return cs, ds
 
@@ -326,10 +328,11 @@ def render_dd_identification(ha: HessianAwareD) -> str:
         "",
         r"The coordinate-free engine's $b_k$ and $D_k$, restricted to the terms built from",
         r"$g = \nabla f$, $H = \nabla^2 f$ and $\Sigma$ only, are $c_k H^k g$ and",
-        r"$\sum_{a+b=k} d_{ab}\, H^a \Sigma H^b$.  Derived coefficients (through order "
-        + f"{K}):",
+        r"$\sum_{a+b=k} d_{ab}\, H^a \Sigma H^b$.  Derived coefficients (through order " + f"{K}):",
         "",
-        "| k | c_k (H^k g) | " + " | ".join(f"d_{{a,{'k-a'}}}, a = {a}" for a in range(K + 1)) + " |",
+        "| k | c_k (H^k g) | "
+        + " | ".join(f"d_{{a,{'k-a'}}}, a = {a}" for a in range(K + 1))
+        + " |",
         "|---|---|" + "---|" * (K + 1),
     ]
     for k in range(K + 1):

@@ -19,7 +19,9 @@ __all__ = ["FORMATS", "render", "to_json_dict"]
 FORMATS = ("text", "markdown", "latex", "json")
 
 _D_DRIFT_CLOSED = "-psi(I - eta*H) g"
-_D_DIFFUSION_CLOSED = "V [(V^T Sigma V)_ij psi(m_i m_j)] V^T, H = V diag(lambda) V^T, m = 1 - eta*lambda"
+_D_DIFFUSION_CLOSED = (
+    "V [(V^T Sigma V)_ij psi(m_i m_j)] V^T, H = V diag(lambda) V^T, m = 1 - eta*lambda"
+)
 _D_DRIFT_CLOSED_TEX = r"-\psi(I - \eta H)\, \nabla f"
 _D_DIFFUSION_CLOSED_TEX = (
     r"V\big[(V^\top \Sigma V)_{ij}\, \psi(m_i m_j)\big] V^\top,\ "
@@ -109,7 +111,10 @@ def _text(me: ModifiedEquation, ha: HessianAware | None) -> str:
     lines.append("")
     lines += [f"D_{k} = {text(D)}" for k, D in enumerate(me.diffusion)]
     if me.mismatch is not None:
-        lines += ["", f"Mismatch of one-step raw moments, SDE minus SGD (checked through eta^{me.checked_through}):"]
+        lines += [
+            "",
+            f"Mismatch of one-step raw moments, SDE minus SGD (checked through eta^{me.checked_through}):",
+        ]
         for m in me.mismatch:
             if m.eta_power is None:
                 lines.append(f"  moment {m.moment}: agree through eta^{me.checked_through}")
@@ -146,21 +151,30 @@ def _latex_lines(me: ModifiedEquation, ha: HessianAware | None) -> list[tuple[st
         rows = []
         for m in me.mismatch:
             if m.eta_power is None:
-                rows.append(rf"n = {m.moment}:&\ \text{{agree through }} \eta^{{{me.checked_through}}}")
+                rows.append(
+                    rf"n = {m.moment}:&\ \text{{agree through }} \eta^{{{me.checked_through}}}"
+                )
             else:
-                rows.append(rf"n = {m.moment}:&\ \eta^{{{m.eta_power}}}\big({tex(m.coefficient)}\big)")
+                rows.append(
+                    rf"n = {m.moment}:&\ \eta^{{{m.eta_power}}}\big({tex(m.coefficient)}\big)"
+                )
         sections.append(("Mismatch of one-step moments (SDE minus SGD)", rows))
     if ha is not None:
         drift_tex, diff_tex = _closed_tex(me)
         rows = [rf"b_{{{k}}}\big|_{{\mathrm{{HA}}}} &= {tex(b)}" for k, b in enumerate(ha.drift)]
-        rows += [rf"D_{{{k}}}\big|_{{\mathrm{{HA}}}} &= {tex(D)}" for k, D in enumerate(ha.diffusion)]
+        rows += [
+            rf"D_{{{k}}}\big|_{{\mathrm{{HA}}}} &= {tex(D)}" for k, D in enumerate(ha.diffusion)
+        ]
         rows += [rf"b_{{\mathrm{{HA}}}} &= {drift_tex}", rf"D_{{\mathrm{{HA}}}} &= {diff_tex}"]
         sections.append(("Hessian-aware selection and closed form", rows))
     return sections
 
 
 def _latex(me: ModifiedEquation, ha: HessianAware | None) -> str:
-    out = [f"% {_title(me)}", r"% dX = b\,dt + (\eta D)^{1/2} dW, b = \sum_k \eta^k b_k, D = \sum_k \eta^k D_k"]
+    out = [
+        f"% {_title(me)}",
+        r"% dX = b\,dt + (\eta D)^{1/2} dW, b = \sum_k \eta^k b_k, D = \sum_k \eta^k D_k",
+    ]
     for title, rows in _latex_lines(me, ha):
         out += [f"% {title}", r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"]
     return "\n".join(out) + "\n"
@@ -176,7 +190,16 @@ def _markdown(me: ModifiedEquation, ha: HessianAware | None) -> str:
         "",
     ]
     for title, rows in _latex_lines(me, ha):
-        out += [f"## {title}", "", "$$", r"\begin{aligned}", " \\\\\n".join(rows), r"\end{aligned}", "$$", ""]
+        out += [
+            f"## {title}",
+            "",
+            "$$",
+            r"\begin{aligned}",
+            " \\\\\n".join(rows),
+            r"\end{aligned}",
+            "$$",
+            "",
+        ]
     return "\n".join(out)
 
 

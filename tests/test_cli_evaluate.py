@@ -1,0 +1,130 @@
+"""`symsme evaluate`: the contract, agreement with the Python API, and bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from symsme.cli import main
+from symsme.models import sde_model
+from symsme.problems import Problem
+
+BASE = [
+    "evaluate",
+    "--loss",
+    "x1**2/2 + x2**4/4 + x1*x2/3",
+    "--vars",
+    "x1,x2",
+    "--sigma",
+    "[[1 + x1**2, x1*x2/2], [x1*x2/2, 1]]",
+    "--eta",
+    "0.05",
+    "--at",
+    "0.1,0.2",
+]
+
+
+def run(capsys, *args):
+    status = main(list(args))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.mark.parametrize(
+    ("model", "extra"), [("sgf", []), ("sme2", []), ("ha-sme", []), ("me", ["--order", "2"])]
+)
+def test_evaluate_contract(capsys, model, extra):
+    status, out, err = run(capsys, *BASE, "--model", model, *extra, "--format", "json")
+    assert status == 0, err
+    o = json.loads(out)
+    assert o["model"] == model and o["eta"] == 0.05 and o["at"] == [0.1, 0.2]
+    assert len(o["drift"]) == 2 and np.shape(o["diffusion"]) == (2, 2)
+    problem = Problem(
+        "x1**2/2 + x2**4/4 + x1*x2/3", "x1 x2", "[[1 + x1**2, x1*x2/2], [x1*x2/2, 1]]"
+    )
+    ref = sde_model(problem, model, 0.05, order=2 if model == "me" else None)
+    b, D = ref.drift_diffusion(np.array([0.1, 0.2]))
+    np.testing.assert_allclose(o["drift"], b, rtol=1e-14)
+    np.testing.assert_allclose(o["diffusion"], D, rtol=1e-14)
+
+
+def test_sgf_values_by_hand(capsys):
+    _, out, _ = run(capsys, *BASE, "--model", "sgf", "--format", "json")
+    o = json.loads(out)
+    np.testing.assert_allclose(o["drift"], [-(0.1 + 0.2 / 3), -(0.2**3 + 0.1 / 3)])
+    np.testing.assert_allclose(o["diffusion"], [[1.01, 0.01], [0.01, 1.0]])
+
+
+def test_me_converges_to_ha_sme_on_quadratics(capsys):
+    """For a quadratic loss with constant Sigma the ME-K series is the HA-SME series."""
+    args = [
+        "evaluate",
+        "--loss",
+        "x1**2 + x1*x2/2 + x2**2/4",
+        "--vars",
+        "x1,x2",
+        "--sigma",
+        "[[1, 1/3], [1/3, 2]]",
+        "--eta",
+        "0.02",
+        "--at",
+        "0.3,-0.7",
+        "--format",
+        "json",
+    ]
+    _, out, _ = run(capsys, *args, "--model", "ha-sme")
+    ha = json.loads(out)
+    errors = []
+    for K in (1, 3, 5):
+        _, out, _ = run(capsys, *args, "--model", "me", "--order", str(K))
+        me = json.loads(out)
+        errors.append(
+            max(
+                np.max(np.abs(np.subtract(me["drift"], ha["drift"]))),
+                np.max(np.abs(np.subtract(me["diffusion"], ha["diffusion"]))),
+            )
+        )
+    # truncation error O((eta*lambda_max)^(K+1)), eta*lambda_max ~ 0.042
+    assert errors[2] < 1e-8
+    assert errors[0] > 30 * errors[1] > 900 * errors[2]
+
+
+def test_mpmath_precision(capsys):
+    status, out, _ = run(
+        capsys, *BASE, "--model", "ha-sme", "--precision", "40", "--format", "json"
+    )
+    o = json.loads(out)
+    assert status == 0 and len(o["drift_digits"][0].lstrip("-0.")) >= 35
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        (["--eta", "0"], "eta must be a finite number > 0"),
+        (["--eta", "-0.1"], "-0.1"),
+        (["--at", "1"], "1 coordinates"),
+        (["--at", "nan,1"], "not finite"),
+        (["--at", "inf,1"], "not finite"),
+        (["--at", "a,b"], "'a' is not a number"),
+        (["--model", "sde9"], "sde9"),
+        (["--sigma", "[[1,0],[0,-1]]"], "most negative eigenvalue is -1"),
+        (["--sigma", "[[1,2],[0,1]]"], "not symmetric"),
+        (["--sigma", "[[1]]"], "1 x 1"),
+        (["--loss", "x1**2 + y"], "y"),
+        (["--loss", "x1**("], "cannot parse loss"),
+        (["--eta", "20"], "eta*lambda_max"),
+        (["--format", "yaml"], "yaml"),
+    ],
+)
+def test_bad_input(capsys, change, fragment):
+    args = list(BASE) + ["--model", "ha-sme"]
+    for i in range(0, len(change), 2):
+        if change[i] in args:
+            args[args.index(change[i]) + 1] = change[i + 1]
+        else:
+            args += change[i : i + 2]
+    status, out, err = run(capsys, *args)
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and fragment in err
