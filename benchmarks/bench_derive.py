@@ -38,8 +38,19 @@ def main() -> None:
     print(f"python -c 'import sympy': {base:.3f} s (best of {args.repeat})")
     print(f"{'order':>5} {'seconds':>9} {'x import sympy':>15}")
     for K in parse_orders(args.orders):
-        cmd = [sys.executable, "-m", "symsme", "derive", "--dim", args.dim, "--order", str(K),
-               "--no-cache", "--format", "json"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "symsme",
+            "derive",
+            "--dim",
+            args.dim,
+            "--order",
+            str(K),
+            "--no-cache",
+            "--format",
+            "json",
+        ]
         t = best_of(cmd, args.repeat if K < 9 else 1)
         print(f"{K:>5} {t:>9.3f} {t / base:>15.2f}", flush=True)
 

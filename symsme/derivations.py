@@ -35,8 +35,9 @@ def _mismatch_1d() -> str:
         "",
         r"For the truncation $b_0..b_K$, $D_0..D_K$ of the derived series and each $n$, the table",
         r"gives the lowest power $p$ of $\eta$ at which the SDE's one-step raw moment",
-        r"$\mathbb E(X_\eta - x)^n$ differs from SGD's $\mathbb E(x_1 - x)^n$ (``-`` = agree through",
-        r"the power checked).  Local weak error $O(\eta^{q})$ needs every moment to agree below",
+        r"$\mathbb E(X_\eta - x)^n$ differs from SGD's $\mathbb E(x_1 - x)^n$",
+        r"(``-`` = agree through the power checked).  Local weak error $O(\eta^{q})$ needs",
+        r"every moment to agree below",
         r"$\eta^{q}$ (Milstein; Li, Tai, E 2019, Thm. 3), giving weak order $q - 1$.  Moments",
         r"$n > M$ are $O(\eta^{n})$ for both SGD and the SDE, so the column *weak order* is",
         r"$\min(q, M + 1) - 1$ with $q$ the lowest power in the row and $M$ the last moment shown.",
@@ -89,7 +90,7 @@ def _hessian_aware_1d() -> str:
         "| k | b_k (selected) | D_k (selected) |",
         "|---|---|---|",
     ]
-    for k, (b, D) in enumerate(zip(ha.drift, ha.diffusion)):
+    for k, (b, D) in enumerate(zip(ha.drift, ha.diffusion, strict=True)):
         out.append(f"| {k} | ${poly_to_latex(b)}$ | ${poly_to_latex(D)}$ |")
     out += [
         "",

@@ -109,7 +109,7 @@ def hessian_aware_series(me: ModifiedEquation) -> tuple[list[Fraction], list[Fra
         raise SymsmeError("hessian_aware_series reads 1-D derivations; use the d-dim API")
     drift, diffusion = hessian_aware_projection(me)
     cs, ds = [], []
-    for k, (b, D) in enumerate(zip(drift, diffusion)):
+    for k, (b, D) in enumerate(zip(drift, diffusion, strict=True)):
         bk = (G(0),) + (G(1),) * k
         dk = tuple(sorted((G(1),) * k + (S(0),)))
         extra = (set(b) - {bk}) | (set(D) - {dk})
@@ -229,7 +229,7 @@ def hessian_aware_series_dd(me: ModifiedEquation) -> tuple[list[Fraction], dict]
     drift, diffusion = hessian_aware_projection(me)
     cs: list[Fraction] = []
     ds: dict = {}
-    for k, (b, D) in enumerate(zip(drift, diffusion)):
+    for k, (b, D) in enumerate(zip(drift, diffusion, strict=True)):
         c = Fraction(0)
         for key, v in b.items():
             exps = hessian_aware_exponents(key)

@@ -76,9 +76,11 @@ def check_dim(dim: Any) -> int | str:
 
     Raises :class:`~symsme.errors.DimensionError` otherwise.
     """
-    if dim == "d" or (isinstance(dim, int) and not isinstance(dim, bool) and dim >= 2):
+    if (isinstance(dim, str) and dim == "d") or (
+        isinstance(dim, int) and not isinstance(dim, bool) and dim >= 2
+    ):
         return "d"
-    if dim == 1 and not isinstance(dim, bool):
+    if isinstance(dim, int) and not isinstance(dim, bool) and dim == 1:
         return 1
     raise DimensionError(f"dimension must be 1, an integer >= 2 or 'd', got {dim!r}")
 
@@ -211,9 +213,7 @@ def modified_equation(
         drift, diffusion = _solve(algebra, sgd_moments, order, noise, bar)
         report = None
         if moments is not None:
-            report = _mismatch(
-                algebra, sgd_moments, drift, diffusion, noise, moments, through, bar
-            )
+            report = _mismatch(algebra, sgd_moments, drift, diffusion, noise, moments, through, bar)
     finally:
         if bar is not None:
             bar.close()
@@ -230,4 +230,3 @@ def modified_equation(
     if cache:
         _cache.store(key, result)
     return result
-

@@ -1,13 +1,12 @@
 r"""Named SDE models of SGD, numerically, for a user's problem: the front door of the numeric stage.
 
-============  ==========================================================  ====================
-model         drift :math:`b` and diffusion :math:`D`                      source
-============  ==========================================================  ====================
-``sgf``       :math:`-\nabla f`, :math:`\Sigma`                            stochastic gradient flow
-``sme2``      :math:`-\nabla f - \frac\eta2 H\nabla f`, :math:`\Sigma`      Li, Tai, E (2017, 2019)
-``me``        :math:`\sum_{k\le K}\eta^k b_k`, :math:`\sum_{k\le K}\eta^k D_k`  derived here (ME-K)
-``ha-sme``    :math:`-\psi(M)\nabla f`, :math:`\psi(M\otimes M)\Sigma`      Li, Shen, Zhang, He (2024)
-============  ==========================================================  ====================
+- ``sgf``: :math:`b = -\nabla f`, :math:`D = \Sigma` (stochastic gradient flow);
+- ``sme2``: :math:`b = -\nabla f - \frac\eta2 H\nabla f`, :math:`D = \Sigma` (Li, Tai, E
+  2017, 2019);
+- ``me``: :math:`b = \sum_{k\le K}\eta^k b_k`, :math:`D = \sum_{k\le K}\eta^k D_k` (ME-K,
+  derived here);
+- ``ha-sme``: :math:`b = -\psi(M)\nabla f`, :math:`\operatorname{vec} D =
+  \psi(M\otimes M)\operatorname{vec}\Sigma` (Li, Shen, Zhang, He, arXiv 2405.18373),
 
 so that :math:`dX = b(X)\,dt + (\eta D(X))^{1/2}dW`.  ``me`` evaluates the coordinate-free
 terms derived by :func:`symsme.matching.modified_equation` (``dim="d"``) in coordinates

@@ -86,7 +86,10 @@ def to_json_dict(me: ModifiedEquation, ha: HessianAware | None = None) -> dict:
 
 def _legend(dim: int | str) -> str:
     if dim == 1:
-        return "g_k = f^(k+1)(x), s_k = Sigma^(k)(x), k<n>_j = j-th derivative of the n-th noise cumulant"
+        return (
+            "g_k = f^(k+1)(x), s_k = Sigma^(k)(x), "
+            "k<n>_j = j-th derivative of the n-th noise cumulant"
+        )
     return "g = grad f, H = grad^2 f, T = grad^3 f, Sigma = Cov of the gradient noise"
 
 
@@ -113,7 +116,8 @@ def _text(me: ModifiedEquation, ha: HessianAware | None) -> str:
     if me.mismatch is not None:
         lines += [
             "",
-            f"Mismatch of one-step raw moments, SDE minus SGD (checked through eta^{me.checked_through}):",
+            "Mismatch of one-step raw moments, SDE minus SGD "
+            f"(checked through eta^{me.checked_through}):",
         ]
         for m in me.mismatch:
             if m.eta_power is None:

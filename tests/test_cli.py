@@ -20,8 +20,18 @@ def run(capsys, *args):
 
 def test_derive_json_contract(capsys):
     status, out, err = run(
-        capsys, "derive", "--dim", "1", "--order", "3", "--moments", "4",
-        "--hessian-aware", "--no-cache", "--format", "json",
+        capsys,
+        "derive",
+        "--dim",
+        "1",
+        "--order",
+        "3",
+        "--moments",
+        "4",
+        "--hessian-aware",
+        "--no-cache",
+        "--format",
+        "json",
     )
     assert status == 0 and err == ""
     o = json.loads(out)
@@ -49,8 +59,17 @@ def test_derive_json_contract(capsys):
 
 def test_general_noise_symbols(capsys):
     status, out, _ = run(
-        capsys, "derive", "--order", "1", "--noise", "general", "--moments", "4",
-        "--format", "json", "--no-cache",
+        capsys,
+        "derive",
+        "--order",
+        "1",
+        "--noise",
+        "general",
+        "--moments",
+        "4",
+        "--format",
+        "json",
+        "--no-cache",
     )
     o = json.loads(out)
     assert o["noise"] == "general"
@@ -92,7 +111,9 @@ def test_console_entry_no_traceback():
     """Through the real interpreter entry point: exit code 2, one line, no traceback."""
     r = subprocess.run(
         [sys.executable, "-m", "symsme", "derive", "--order", "-3"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.strip().count("\n") == 0 and "-3" in r.stderr

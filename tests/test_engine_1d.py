@@ -9,7 +9,7 @@ import sympy
 from hypothesis import given
 from hypothesis import strategies as st
 
-from symsme.algebra.jets import G, S, STRIDE, poly_from_sympy, poly_to_str
+from symsme.algebra.jets import STRIDE, G, S, poly_from_sympy, poly_to_str
 from symsme.errors import DimensionError, MomentsError, NoiseModelError, OrderError
 from symsme.matching import modified_equation
 from symsme.schemes.sgd import gradient_raw_moment, one_step_moments
@@ -32,9 +32,7 @@ def test_known_coefficients_order_2():
     me = modified_equation(2, cache=False)
     assert me.diffusion[1] == P("g1*s0 + g0*s1/2")
     assert me.drift[2] == P("g2*s0/4 - g0**2*g2/12 - g0*g1**2/3")
-    assert me.diffusion[2] == P(
-        "-s0*s2/4 + g0**2*s2/12 + g0*g1*s1 + g0*g2*s0/3 + 5*g1**2*s0/6"
-    )
+    assert me.diffusion[2] == P("-s0*s2/4 + g0**2*s2/12 + g0*g1*s1 + g0*g2*s0/3 + 5*g1**2*s0/6")
 
 
 @pytest.mark.parametrize("noise", ["gaussian", "general"])
@@ -105,9 +103,7 @@ def test_sgd_gaussian_moments_against_sympy_stats(n):
 def test_sgd_general_moments():
     """Raw moments from cumulants (k1 = g0, k2 = s0, k3, k4): E G^4 = k4 + 4 k3 k1 + 3 k2^2
     + 6 k2 k1^2 + k1^4."""
-    assert gradient_raw_moment(4, "general") == P(
-        "k4_0 + 4*k3_0*g0 + 3*s0**2 + 6*s0*g0**2 + g0**4"
-    )
+    assert gradient_raw_moment(4, "general") == P("k4_0 + 4*k3_0*g0 + 3*s0**2 + 6*s0*g0**2 + g0**4")
 
 
 def test_mismatch_state_dependent_noise_caps_weak_order_at_3():

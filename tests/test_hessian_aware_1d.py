@@ -72,7 +72,7 @@ def test_quadratic_constant_noise_keeps_only_selected_terms():
     me = modified_equation(6, sigma="constant", cache=False)
     from symsme.algebra.jets import STRIDE
 
-    for k, (b, D) in enumerate(zip(me.drift, me.diffusion)):
+    for k, (b, D) in enumerate(zip(me.drift, me.diffusion, strict=True)):
         b2 = {m: c for m, c in b.items() if all(v in (0, STRIDE, 1) for v in m)}
         D2 = {m: c for m, c in D.items() if all(v in (0, STRIDE, 1) for v in m)}
         cs, ds = hessian_aware_series(me)

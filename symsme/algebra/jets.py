@@ -22,9 +22,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from fractions import Fraction
-from functools import lru_cache
-
-from symsme.algebra.lincomb import add_into
+from functools import cache
 
 __all__ = [
     "STRIDE",
@@ -66,7 +64,7 @@ def K(n: int, k: int) -> int:
     return k * STRIDE + n - 1
 
 
-@lru_cache(maxsize=None)
+@cache
 def var_name(v: int) -> str:
     """``g3``, ``s0``, ``k3_1`` ... for a variable id."""
     k, fam = divmod(v, STRIDE)
@@ -106,7 +104,7 @@ def mono_mul(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(sorted(a + b))
 
 
-@lru_cache(maxsize=None)
+@cache
 def mono_derivative(m: tuple[int, ...]) -> tuple[tuple[tuple[int, ...], int], ...]:
     r"""Total derivative :math:`d/dx` of a monomial: ``((monomial, multiplicity), ...)``."""
     out: Counter = Counter()
@@ -148,7 +146,9 @@ def _sort_key(m: tuple[int, ...]) -> tuple:
 
 
 def _mono_parts(m: tuple[int, ...]) -> list[tuple[str, int]]:
-    return [(var_name(v), e) for v, e in sorted(Counter(m).items(), key=lambda t: _sort_key((t[0],)))]
+    return [
+        (var_name(v), e) for v, e in sorted(Counter(m).items(), key=lambda t: _sort_key((t[0],)))
+    ]
 
 
 def poly_to_str(a: dict, *, eta_power: int = 0) -> str:
@@ -223,13 +223,16 @@ def poly_from_sympy(expr) -> dict:  # noqa: ANN001 - sympy expression
     out: dict = {}
     for exps, c in poly.terms():
         c = sympy.Rational(c)
-        m = tuple(sorted(v for v, e in zip(ids, exps) for _ in range(e)))
+        m = tuple(sorted(v for v, e in zip(ids, exps, strict=True) for _ in range(e)))
         out[m] = out.get(m, 0) + Fraction(int(c.p), int(c.q))
     return {k: v for k, v in out.items() if v}
 
 
 def is_hessian_aware_monomial(m: tuple[int, ...]) -> bool:
-    r"""True for monomials in :math:`g_0, g_1, s_0` only (no :math:`g_{j\ge2}, s_{j\ge1}`, cumulants)."""
+    r"""True for monomials in :math:`g_0, g_1, s_0` only.
+
+    (No :math:`g_{j\ge2}`, no :math:`s_{j\ge1}`, no cumulants.)
+    """
     return all(v in (G(0), G(1), S(0)) for v in m)
 
 
@@ -286,7 +289,7 @@ class JetAlgebra:
         return key[0]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _z_derivative(key: tuple, constant_sigma: bool) -> tuple:
     p, m = key
     out: Counter = Counter()

@@ -20,7 +20,7 @@ from __future__ import annotations
 from fractions import Fraction
 from math import comb
 
-from symsme.algebra.jets import G, K, S, STRIDE, poly_mul
+from symsme.algebra.jets import STRIDE, G, K, S, poly_mul
 from symsme.algebra.lincomb import add_into
 from symsme.errors import MomentsError, NoiseModelError
 
