@@ -122,3 +122,17 @@ def test_console_entry_no_traceback():
 def test_no_progress_bar_off_terminal(capsys):
     status, out, err = run(capsys, "derive", "--order", "4", "--no-cache")
     assert status == 0 and err == ""
+
+
+def test_progress_bar_when_asked(capsys):
+    status, out, err = run(capsys, "derive", "--order", "3", "--no-cache", "--progress")
+    assert status == 0 and "derive order 3" in err
+
+
+def test_derive_coordinate_free_json(capsys):
+    status, out, _ = run(capsys, "derive", "--dim", "d", "--order", "2", "--format", "json")
+    o = json.loads(out)
+    assert o["dim"] == "d" and len(o["drift"]) == 3
+    assert o["drift_text"][1] == "-1/2 H g"
+    (term,) = o["drift"][1]
+    assert term["coefficient"] == "-1/2" and {"nodes", "edges", "free"} <= set(term["structure"])

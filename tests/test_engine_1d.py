@@ -157,3 +157,30 @@ def test_bad_arguments(kwargs, exc, fragment):
 
 def test_jet_ids():
     assert G(0) == 0 and S(0) == 1 and G(1) == STRIDE
+
+
+def test_derived_series_as_numeric_functions():
+    """Engine output -> numpy and mpmath functions for a concrete f and Sigma: the ME-3 drift
+    sum_k eta^k b_k equals direct SymPy evaluation of the substituted derivatives."""
+    import mpmath
+    import numpy as np
+
+    from symsme.numeric.lambdify import lambdify_1d
+
+    eta = sympy.Rational(1, 20)
+    me = modified_equation(3, cache=False)
+    series = sum(eta**k * sympy.sympify(poly_to_str(b)) for k, b in enumerate(me.drift))
+    loss, sigma = "x**4/4 + x**2/2", "1 + x**2/2"
+    fn = lambdify_1d(series, loss, sigma, eta=eta)
+    fm = lambdify_1d(series, loss, sigma, eta=eta, backend="mpmath")
+    x = sympy.Symbol("x")
+    f, s = sympy.sympify(loss), sympy.sympify(sigma)
+    subs = {sympy.Symbol(f"g{k}"): sympy.diff(f, x, k + 1) for k in range(6)}
+    subs |= {sympy.Symbol(f"s{k}"): sympy.diff(s, x, k) for k in range(6)}
+    exact = sympy.expand(series.subs(subs))
+    pts = np.array([-1.5, -0.2, 0.0, 0.7, 2.0])
+    ref = [float(exact.subs(x, sympy.Rational(str(p)))) for p in pts]
+    np.testing.assert_allclose(fn(pts), ref, rtol=1e-13, atol=1e-15)
+    with mpmath.workdps(40):
+        v = fm(mpmath.mpf("0.7"))
+        assert abs(v - exact.subs(x, sympy.Rational(7, 10)).evalf(40)) < mpmath.mpf(10) ** -35

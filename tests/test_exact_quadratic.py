@@ -10,7 +10,7 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from symsme.errors import ExpressionError, HessianConditionError, ShapeError
@@ -59,7 +59,7 @@ def test_hasme_law_equals_sgd_law(
     seed: int, d: int, eta_lam_max: float, steps: int, negative: bool
 ) -> None:
     a, sigma, eta, x0, c0 = _random_case(seed, d, eta_lam_max, negative)
-    assert np.linalg.norm(a @ sigma - sigma @ a) > 1e-3
+    assume(np.linalg.norm(a @ sigma - sigma @ a) > 1e-3)  # genuinely non-commuting
     mean_sgd, cov_sgd = sgd_law(a, sigma, eta, x0, steps, c0)
     mean, cov = ou_law("ha-sme", a, sigma, eta, x0, steps * eta, c0, psd="ignore")
     assert _rel(mean, mean_sgd) < EXACT_RTOL
