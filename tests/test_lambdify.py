@@ -9,7 +9,7 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symsme.errors import ExpressionError, NonFiniteError, StepSizeError
+from symsme.errors import ExpressionError, HessianConditionError, NonFiniteError, StepSizeError
 from symsme.numeric.lambdify import lambdify_1d, stabilise_psi
 from symsme.numeric.psi import Psi, PsiShifted
 
@@ -135,9 +135,17 @@ def test_expression_errors(expr: str, loss: str, sigma: str | None, needle: str)
 
 def test_nonfinite_values_are_reported() -> None:
     f = lambdify_1d("-Psi(1 - eta*g1)*g0", "x**4", eta=0.5)
-    with pytest.raises(NonFiniteError, match="x = 2.0"):
+    with pytest.raises(HessianConditionError, match="x = 2.0"):
         f(np.array([0.0, 2.0]))  # eta f''(2) = 24 > 1: psi undefined
     with pytest.raises(NonFiniteError):
         f(np.array([np.nan]))
-    with pytest.raises(NonFiniteError):
+    with pytest.raises(HessianConditionError, match="not positive"):
         lambdify_1d("-Psi(1 - eta*g1)*g0", "x**4", eta=0.5, backend="mpmath")(2.0)
+    # psi(m^2) is a number for m < 0, but HA-SME's closed form needs m = 1 - eta f'' > 0.
+    diffusion = lambdify_1d("Psi((1 - eta*g1)**2)*s0", "x**4", "1", eta=0.5)
+    with pytest.raises(HessianConditionError, match="eta\\*f''\\(x\\) < 1"):
+        diffusion(np.array([0.1, 1.0]))
+    with pytest.raises(HessianConditionError):
+        lambdify_1d("g0*log(1 - eta*g1)/(eta*g1)", "x**4", eta=0.5)(np.array([2.0]))
+    # a log that is not HA-SME's keeps the NonFiniteError/real-value path
+    assert lambdify_1d("log(1 + g0**2)", "x**4", eta=0.5)(np.array([1.0])) > 0

@@ -39,7 +39,13 @@ from sympy.parsing.sympy_parser import (
     standard_transformations,
 )
 
-from symsme.errors import ExpressionError, NonFiniteError, StepSizeError, SymsmeError
+from symsme.errors import (
+    ExpressionError,
+    HessianConditionError,
+    NonFiniteError,
+    StepSizeError,
+    SymsmeError,
+)
 from symsme.numeric.psi import Psi, PsiShifted, mp_psi, mp_psi_shifted, psi, psi_shifted
 
 __all__ = [
@@ -227,6 +233,9 @@ class Lambdified1D:
     ------
     NonFiniteError
         On call, if a point is NaN/infinite or the value at a finite point is not finite and real.
+    HessianConditionError
+        On call, if an argument of :math:`\psi` or :math:`\log` is not positive at a point
+        (for the HA-SME closed form: :math:`\eta f''(x) \ge 1`), naming the point and value.
     """
 
     def __init__(
@@ -249,6 +258,38 @@ class Lambdified1D:
                 f"cannot turn {expr} into {backend} code: {type(exc).__name__}: {exc}"
             ) from exc
         self._eta_float = float(eta)
+        # psi(w) and log(w) need w > 0: for the HA-SME closed form, w = m = 1 - eta f'' or
+        # w = m^2, and the closed form (log of SGD's multiplier m) needs m > 0, i.e.
+        # eta f''(x) < 1.  So for w = m**n we require m > 0, otherwise w > 0.  Checked before
+        # evaluating, so that a point outside the domain raises HessianConditionError instead
+        # of returning NaN (or, for psi(m^2), a meaningless number).
+        args = set()
+        for a in expr.atoms(Psi, sp.log):
+            w = a.args[0]
+            if w.is_Pow and w.exp.is_Integer and w.exp > 0:
+                w = w.base
+            if w.free_symbols:
+                args.add(w)
+        self._domain = [
+            (w, sp.lambdify((variable, eta_symbol), w, modules=modules))
+            for w in sorted(args, key=sp.default_sort_key)
+        ]
+
+    def _check_domain(self, x: Any, eta: Any) -> None:
+        for w, fw in self._domain:
+            with np.errstate(all="ignore"):
+                vals = np.asarray(fw(x, eta))
+            vals = np.broadcast_to(vals, np.shape(x)) if np.ndim(x) else vals
+            bad = ~(vals > 0)
+            if np.any(bad):
+                index = tuple(np.argwhere(bad)[0]) if np.ndim(bad) else ()
+                xv = np.asarray(x)[index] if np.ndim(x) else x
+                raise HessianConditionError(
+                    f"{self.expr} is undefined at x = {xv}: the argument {w} = "
+                    f"{np.asarray(vals)[index] if np.ndim(vals) else vals} of psi/log is not "
+                    f"positive (the HA-SME closed form needs eta*f''(x) < 1; "
+                    f"eta = {format_number(self.eta)})"
+                )
 
     def __repr__(self) -> str:
         return f"Lambdified1D({self.expr}, eta={self.eta}, backend={self.backend!r})"
@@ -269,6 +310,7 @@ class Lambdified1D:
         if not np.all(np.isfinite(xs)):
             bad = xs[~np.isfinite(xs)].flat[0]
             raise NonFiniteError(f"point x = {float(bad)!r} is not finite")
+        self._check_domain(xs, self._eta_float)
         try:
             with np.errstate(all="ignore"):
                 value = self._func(xs, self._eta_float)
@@ -290,8 +332,16 @@ class Lambdified1D:
         xm = mpmath.mpf(x)
         if not mpmath.isfinite(xm):
             raise NonFiniteError(f"point x = {x!r} is not finite")
-        eta = self.eta._to_mpmath(mpmath.mp.prec)
-        value = mpmath.mpmathify(self._func(xm, mpmath.mpf(eta)))
+        eta = mpmath.mpf(self.eta._to_mpmath(mpmath.mp.prec))
+        for w, fw in self._domain:
+            wv = mpmath.mpmathify(fw(xm, eta))
+            if isinstance(wv, mpmath.mpc) or not wv > 0:
+                raise HessianConditionError(
+                    f"{self.expr} is undefined at x = {xm}: the argument {w} = {wv} of psi/log "
+                    f"is not positive (the HA-SME closed form needs eta*f''(x) < 1; "
+                    f"eta = {format_number(self.eta)})"
+                )
+        value = mpmath.mpmathify(self._func(xm, eta))
         if isinstance(value, mpmath.mpc):
             if value.imag != 0:
                 raise NonFiniteError(f"{self.expr} is not real at x = {xm} (value {value})")
