@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from symsme.errors import SymsmeError
 
@@ -23,7 +24,7 @@ class _UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2 (argparse prints usage too)
+    def error(self, message: str) -> NoReturn:  # one line, exit 2 (argparse prints usage too)
         raise _UsageError(message)
 
 
@@ -190,6 +191,7 @@ def _evaluate(args: argparse.Namespace) -> str:
     import numpy as np
 
     from symsme.models import sde_model
+    from symsme.numeric.lambdify import Backend
     from symsme.problems import Problem
 
     if args.format not in ("text", "json"):
@@ -197,6 +199,7 @@ def _evaluate(args: argparse.Namespace) -> str:
     eta = _parse_eta(args.eta)
     point = _parse_point(args.at)
     problem = Problem(args.loss, args.vars, args.sigma)
+    backend: Backend
     if args.precision is not None:
         import mpmath
 

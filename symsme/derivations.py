@@ -56,6 +56,7 @@ def _mismatch_1d() -> str:
             me = modified_equation(
                 K, noise=noise, sigma=sigma, moments=moments, cache=False, progress=False
             )
+            assert me.mismatch is not None
             cells = [str(m.eta_power) if m.eta_power else "-" for m in me.mismatch]
             q = min((m.eta_power for m in me.mismatch if m.eta_power), default=moments + 1)
             order = str(min(q, moments + 1) - 1)
@@ -119,11 +120,17 @@ def _coefficients_dd() -> str:
 
 
 def _hessian_aware_dd() -> str:
-    from symsme.hessian_aware import identify_hessian_aware, render_dd_identification
+    from symsme.hessian_aware import (
+        HessianAwareD,
+        identify_hessian_aware,
+        render_dd_identification,
+    )
     from symsme.matching import modified_equation
 
     me = modified_equation(6, dim="d", cache=False, progress=False)
-    return render_dd_identification(identify_hessian_aware(me))
+    ha = identify_hessian_aware(me)
+    assert isinstance(ha, HessianAwareD)
+    return render_dd_identification(ha)
 
 
 DOCUMENTS: dict[str, Callable[[], str]] = {

@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from symsme.matching import check_order, modified_equation
-from symsme.numeric.models import NumericModel, numeric_model
+from symsme.numeric.lambdify import Backend
+from symsme.numeric.models import NumericModel, PsdMode, numeric_model
 from symsme.problems import Problem
 
 __all__ = ["MODELS", "sde_model", "me_terms"]
@@ -29,7 +30,7 @@ __all__ = ["MODELS", "sde_model", "me_terms"]
 MODELS = ("sgf", "sme2", "me", "ha-sme")
 
 
-def me_terms(problem: Problem, order: int, *, backend: str = "numpy", cache: bool = True):
+def me_terms(problem: Problem, order: int, *, backend: Backend = "numpy", cache: bool = True):
     r"""Callables evaluating the derived :math:`b_0..b_K`, :math:`D_0..D_K` at points.
 
     All callables of one call share the problem's jets at the last points evaluated, so the
@@ -73,8 +74,8 @@ def sde_model(
     eta: Any,
     *,
     order: int | None = None,
-    backend: str = "numpy",
-    psd: str = "raise",
+    backend: Backend = "numpy",
+    psd: PsdMode = "raise",
     cache: bool = True,
 ) -> NumericModel:
     r"""The numeric drift and diffusion of ``model`` for ``problem`` (see the module table).

@@ -402,6 +402,7 @@ class Problem:
         """Distinct entries of grad^order f, keyed by sorted index tuples."""
         if order not in self._f_parts:
             v = self.variables
+            parts: dict[tuple[int, ...], sp.Expr]
             if order == 1:
                 parts = {(a,): sp.diff(self.loss, v[a]) for a in range(self.dim)}
             else:
@@ -417,6 +418,7 @@ class Problem:
         """Distinct entries of grad^order Sigma, keyed by (p <= q, sorted derivative indices)."""
         if order not in self._sigma_parts:
             d, v = self.dim, self.variables
+            parts: dict[tuple[int, int, tuple[int, ...]], sp.Expr]
             if order == 0:
                 parts = {(p, q, ()): self.sigma[p, q] for p in range(d) for q in range(p, d)}
             else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from symsme.hessian_aware import HessianAware
+from symsme.hessian_aware import HessianAware, HessianAwareD
 from symsme.matching import ModifiedEquation
 
 __all__ = ["FORMATS", "render", "to_json_dict"]
@@ -49,7 +49,7 @@ def _coef_json(dim: int | str, a: dict) -> Any:
     return to_json(a)
 
 
-def to_json_dict(me: ModifiedEquation, ha: HessianAware | None = None) -> dict:
+def to_json_dict(me: ModifiedEquation, ha: HessianAware | HessianAwareD | None = None) -> dict:
     """The JSON object of ``symsme derive --format json`` (see the module docstring)."""
     out: dict[str, Any] = {
         "dim": me.dim,
@@ -102,7 +102,7 @@ def _title(me: ModifiedEquation) -> str:
     )
 
 
-def _text(me: ModifiedEquation, ha: HessianAware | None) -> str:
+def _text(me: ModifiedEquation, ha: HessianAware | HessianAwareD | None) -> str:
     text, _ = _printers(me.dim)
     lines = [
         _title(me),
@@ -145,7 +145,9 @@ def _closed_tex(me: ModifiedEquation) -> tuple[str, str]:
     return _D_DRIFT_CLOSED_TEX, _D_DIFFUSION_CLOSED_TEX
 
 
-def _latex_lines(me: ModifiedEquation, ha: HessianAware | None) -> list[tuple[str, list[str]]]:
+def _latex_lines(
+    me: ModifiedEquation, ha: HessianAware | HessianAwareD | None
+) -> list[tuple[str, list[str]]]:
     _, tex = _printers(me.dim)
     sections = [
         ("Drift", [rf"b_{{{k}}} &= {tex(b)}" for k, b in enumerate(me.drift)]),
@@ -174,7 +176,7 @@ def _latex_lines(me: ModifiedEquation, ha: HessianAware | None) -> list[tuple[st
     return sections
 
 
-def _latex(me: ModifiedEquation, ha: HessianAware | None) -> str:
+def _latex(me: ModifiedEquation, ha: HessianAware | HessianAwareD | None) -> str:
     out = [
         f"% {_title(me)}",
         r"% dX = b\,dt + (\eta D)^{1/2} dW, b = \sum_k \eta^k b_k, D = \sum_k \eta^k D_k",
@@ -184,7 +186,7 @@ def _latex(me: ModifiedEquation, ha: HessianAware | None) -> str:
     return "\n".join(out) + "\n"
 
 
-def _markdown(me: ModifiedEquation, ha: HessianAware | None) -> str:
+def _markdown(me: ModifiedEquation, ha: HessianAware | HessianAwareD | None) -> str:
     out = [
         f"# {_title(me)}",
         "",
@@ -207,7 +209,9 @@ def _markdown(me: ModifiedEquation, ha: HessianAware | None) -> str:
     return "\n".join(out)
 
 
-def render(me: ModifiedEquation, fmt: str = "text", ha: HessianAware | None = None) -> str:
+def render(
+    me: ModifiedEquation, fmt: str = "text", ha: HessianAware | HessianAwareD | None = None
+) -> str:
     """Render ``me`` (and optionally its Hessian-aware identification) in ``fmt``."""
     if fmt == "json":
         import json

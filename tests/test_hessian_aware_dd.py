@@ -11,7 +11,7 @@ import pytest
 from symsme.hessian_aware import identify_hessian_aware, psi_product_taylor_coefficients
 from symsme.matching import modified_equation
 
-ORDER = 5
+ORDER = 6
 
 
 @pytest.fixture(scope="module")
