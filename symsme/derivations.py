@@ -39,7 +39,8 @@ def _mismatch_1d() -> str:
         r"(``-`` = agree through the power checked).  Local weak error $O(\eta^{q})$ needs",
         r"every moment to agree below",
         r"$\eta^{q}$ (Milstein; Li, Tai, E 2019, Thm. 3), giving weak order $q - 1$.  Moments",
-        r"$n > M$ are $O(\eta^{n})$ for both SGD and the SDE, so the column *weak order* is",
+        r"$n > M$ are $O(\eta^{n})$ for both SGD and the SDE, so the column *weak order (local)*",
+        r"is",
         r"$\min(q, M + 1) - 1$ with $q$ the lowest power in the row and $M$ the last moment shown.",
         "",
     ]
@@ -68,7 +69,7 @@ def _mismatch_1d() -> str:
                         rf"\big({poly_to_latex(m.coefficient)}\big)$"
                     )
         head = "| K | checked through | " + " | ".join(f"n = {n}" for n in range(1, moments + 1))
-        out += [head + " | weak order |", "|" + "---|" * (moments + 3)]
+        out += [head + " | weak order (local) |", "|" + "---|" * (moments + 3)]
         out += rows
         out += ["", "Leading coefficients (SDE minus SGD):", ""] + details + [""]
     return "\n".join(out)
