@@ -1,6 +1,7 @@
 """On-disk cache of expensive symbolic results.
 
-Entries are keyed by a hash of their content key and the package version, stored as pickles
+Entries are keyed by a hash of their content key, the package version and a fingerprint of
+the engine's own source files (so an edited engine never reads a stale entry), stored as pickles
 under ``$SYMSME_CACHE_DIR`` (default ``~/.cache/symsme``) and written atomically (a temporary
 file in the same folder, then :func:`os.replace`), so a reader never sees half an entry.
 ``SYMSME_CACHE=off`` disables reading and writing; :func:`clear_cache` empties the folder.
@@ -8,6 +9,7 @@ file in the same folder, then :func:`os.replace`), so a reader never sees half a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
@@ -34,10 +36,27 @@ def enabled() -> bool:
     return os.environ.get("SYMSME_CACHE", "on").strip().lower() not in {"off", "0", "false", "no"}
 
 
+_ENGINE = ("algebra", "expansion", "schemes", "matching.py")
+
+
+@functools.cache
+def engine_fingerprint() -> str:
+    """SHA-256 of the source of the derivation engine (algebra, expansion, schemes, matching)."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for name in _ENGINE:
+        path = root / name
+        for f in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            h.update(f.relative_to(root).as_posix().encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
 def _path(key: Any) -> Path:
     from symsme import __version__
 
-    digest = hashlib.sha256(repr((SCHEMA, __version__, key)).encode()).hexdigest()
+    fingerprint = (SCHEMA, __version__, engine_fingerprint(), key)
+    digest = hashlib.sha256(repr(fingerprint).encode()).hexdigest()
     return cache_dir() / f"{digest[:32]}.pickle"
 
 

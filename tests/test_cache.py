@@ -45,3 +45,11 @@ def test_corrupt_entry_is_ignored(tmp_path, monkeypatch):
     (path,) = tmp_path.glob("*.pickle")
     path.write_bytes(b"not a pickle")
     assert cache.load(("k",)) is None
+
+
+def test_engine_source_is_part_of_the_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYMSME_CACHE_DIR", str(tmp_path))
+    cache.store(("k",), 1)
+    assert cache.load(("k",)) == 1
+    monkeypatch.setattr(cache, "engine_fingerprint", lambda: "edited engine")
+    assert cache.load(("k",)) is None
