@@ -93,7 +93,13 @@ def store(key: Any, value: Any) -> None:
 
 
 def clear_cache() -> int:
-    """Delete every cache entry; return how many files were removed."""
+    """Delete every cache entry and the engine's in-memory memos; return the files removed."""
+    import sys
+
+    for name in ("symsme.algebra.jets", "symsme.algebra.contractions"):
+        module = sys.modules.get(name)
+        if module is not None:
+            module.clear_memo()
     folder = cache_dir()
     removed = 0
     if folder.is_dir():

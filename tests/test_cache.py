@@ -53,3 +53,15 @@ def test_engine_source_is_part_of_the_key(tmp_path, monkeypatch):
     assert cache.load(("k",)) == 1
     monkeypatch.setattr(cache, "engine_fingerprint", lambda: "edited engine")
     assert cache.load(("k",)) is None
+
+
+def test_clear_cache_forgets_in_memory_memos(tmp_path, monkeypatch):
+    from symsme.algebra import contractions, jets
+
+    monkeypatch.setenv("SYMSME_CACHE_DIR", str(tmp_path))
+    modified_equation(2, dim="d", cache=False)
+    modified_equation(2, cache=False)
+    assert contractions._GRADIENT and jets.mono_derivative.cache_info().currsize
+    cache.clear_cache()
+    assert not contractions._GRADIENT and not jets.mono_derivative.cache_info().currsize
+    assert modified_equation(2, dim="d", cache=False).drift[1]  # still works afterwards

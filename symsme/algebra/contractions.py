@@ -67,6 +67,7 @@ from fractions import Fraction
 from typing import Any
 
 __all__ = [
+    "clear_memo",
     "Key",
     "F_KIND",
     "S_KIND",
@@ -354,6 +355,11 @@ def _differentiate_node(key: Key, u: int, drop: int) -> Key | None:
 
 _GENERAL, _CONSTANT, _QUADRATIC = 0, 1, 2
 _GRADIENT: dict[tuple[Key, int], tuple[tuple[Key, int], ...]] = {}
+
+
+def clear_memo() -> None:
+    """Forget the memoized gradients (they grow with every distinct term ever differentiated)."""
+    _GRADIENT.clear()
 
 
 def gradient(

@@ -25,6 +25,7 @@ from fractions import Fraction
 from functools import cache
 
 __all__ = [
+    "clear_memo",
     "STRIDE",
     "G",
     "S",
@@ -300,3 +301,9 @@ def _z_derivative(key: tuple, constant_sigma: bool) -> tuple:
             continue
         out[(p, dm)] += e
     return tuple(out.items())
+
+
+def clear_memo() -> None:
+    """Forget the memoized derivatives of monomials and z-keys."""
+    mono_derivative.cache_clear()
+    _z_derivative.cache_clear()
