@@ -76,9 +76,8 @@ def sde_model(
     order: int | None = None,
     backend: Backend = "numpy",
     psd: PsdMode = "raise",
-    cache: bool = True,
 ) -> NumericModel:
-    r"""The numeric drift and diffusion of ``model`` for ``problem`` (see the module table).
+    r"""The numeric drift and diffusion of ``model`` for ``problem`` (see the module list).
 
     ``order`` is the truncation :math:`K` of ``me`` (default 2).  Returns a
     :class:`~symsme.numeric.models.NumericModel` with ``.drift(points)``,
@@ -88,9 +87,4 @@ def sde_model(
     :math:`\eta\lambda_{\max} \ge 1`), :class:`~symsme.errors.NotPositiveSemidefiniteError`
     (indefinite diffusion, unless ``psd="clip"`` or ``"ignore"``).
     """
-    name = model.strip().lower().replace("_", "-")
-    if name in ("me", "me-k"):
-        K = 2 if order is None else check_order(order)
-        terms = me_terms(problem, K, backend=backend, cache=cache)
-        return numeric_model(problem, "me", eta, backend=backend, psd=psd, terms=terms)
     return numeric_model(problem, model, eta, backend=backend, order=order, psd=psd)

@@ -275,8 +275,14 @@ def test_model_options_are_validated(problem2: Problem) -> None:
         numeric_model(problem2, "sgf", 0.1, backend="jax")  # type: ignore[arg-type]
     with pytest.raises(OrderError):
         numeric_model(problem2, "sgf", 0.1, order=2)
-    with pytest.raises(NotImplementedError, match="terms"):
-        numeric_model(problem2, "me", 0.1)
+    # without terms= the model "me" is the engine's derived series (default K = 2)
+    x = np.array([0.3, -0.2])
+    b, D = numeric_model(problem2, "me", 0.1).drift_diffusion(x)
+    from symsme.models import sde_model
+
+    b2, D2 = sde_model(problem2, "me", 0.1, order=2).drift_diffusion(x)
+    np.testing.assert_array_equal(b, b2)
+    np.testing.assert_array_equal(D, D2)
 
 
 def test_me_hook_sums_the_given_terms(problem2: Problem) -> None:

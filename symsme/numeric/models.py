@@ -584,7 +584,8 @@ def numeric_model(
         ``"clip"`` (project onto the PSD cone) or ``"ignore"``; tolerance
         ``psd_rtol * ||D||_F``, default ``psd_rtol`` :math:`= 64\,d\,\varepsilon`.
     terms:
-        Only for ``"me"`` (the hook for the engine's :math:`\eta^K` truncation):
+        Only for ``"me"``; default: the engine's derived series
+        (:func:`symsme.models.me_terms`, truncated at ``order``, default 2).  Otherwise
         ``(drift_terms, diffusion_terms)``, sequences of callables; ``drift_terms[k](points)``
         returns :math:`b_k` (shape ``batch + (d,)``) and ``diffusion_terms[k](points)`` returns
         :math:`D_k` (shape ``batch + (d, d)``) at validated points of the backend's type, and
@@ -611,11 +612,10 @@ def numeric_model(
             raise SymsmeError(f"terms= only applies to model 'me', not {name!r}")
         return NumericModel(problem, name, eta, backend, psd, psd_rtol, None)
     if terms is None:
-        # TODO(lead): build `terms` from the d-dimensional engine's b_k, D_k (e.g. lambdified
-        # contractions evaluated on Problem.jets) and pass them here.
-        raise NotImplementedError(
-            "model 'me' needs terms=(drift_terms, diffusion_terms) from the derived series"
-        )
+        # The derived series itself: the coordinate-free b_k, D_k evaluated on the jets.
+        from symsme.models import me_terms
+
+        terms = me_terms(problem, 2 if order is None else order, backend=backend)
     drift_terms, diffusion_terms = (list(t) for t in terms)
     if not drift_terms or not diffusion_terms:
         raise SymsmeError("model 'me' needs at least one drift and one diffusion term")
