@@ -594,8 +594,7 @@ def numeric_model(
     Raises
     ------
     SymsmeError
-        Unknown model, backend or psd mode; ``terms`` missing for ``"me"`` or given for another
-        model.
+        Unknown model, backend or psd mode; ``terms`` given for a model other than ``"me"``.
     StepSizeError
         Bad ``eta``.
     OrderError
