@@ -120,46 +120,63 @@ def hessian_aware_series(me: ModifiedEquation) -> tuple[list[Fraction], list[Fra
     return cs, ds
 
 
-def _ring():
+def _check_drift_series(cs: list[Fraction], K: int, closed_form: str) -> None:
+    r"""Check :math:`e^{u c(u)} = 1 - u` through :math:`u^{K+1}` (the flow's one-step map is SGD's).
+
+    The coefficient of :math:`u^{K+1}` is the first to involve :math:`c_K`, so every derived
+    coefficient :math:`c_0..c_K` is checked.
+    """
     from sympy import QQ
+    from sympy.polys.ring_series import rs_exp
     from sympy.polys.rings import ring
 
-    R, u = ring("u", QQ)
-    return R, u
+    R, t = ring("t", QQ)
+    c = sum((R(x) * t**k for k, x in enumerate(cs)), R(0))
+    flow = rs_exp(t * c, t, K + 2)
+    if flow != R(1) - t:
+        raise AssertionError(f"drift series is not {closed_form} through order {K}: {flow}")
+
+
+def _check_diffusion_series(R, rates: list, d, K: int, closed_form: str) -> None:  # noqa: ANN001
+    r"""Check :math:`d \cdot (1 - e^{-S})/S = 1` through total degree :math:`K`, with
+    :math:`S` the sum of the OU ``rates`` (elements of the polynomial ring ``R``) and
+    :math:`(1 - e^{-S})/S = \sum_{n\ge0} (-S)^n/(n+1)!` (:math:`S` has no constant term)."""
+    from math import factorial
+
+    from sympy import QQ
+
+    def trunc(p):  # noqa: ANN001, ANN202
+        return R.from_dict({m: x for m, x in p.items() if sum(m) <= K})
+
+    S = trunc(sum(rates, R(0)))
+    q, power = R(0), R(1)
+    for n in range(K + 1):
+        q += R(QQ((-1) ** n, factorial(n + 1))) * power
+        power = trunc(power * S)
+    check = trunc(d * q)
+    if check != R(1):
+        raise AssertionError(f"diffusion series is not {closed_form} through order {K}: {check}")
 
 
 def identify_hessian_aware(me: ModifiedEquation) -> HessianAware | HessianAwareD:
-    """Recover the HA-SME closed forms from a 1-D derivation (see the module docstring).
+    """Recover the HA-SME closed forms from a derivation (see the module docstring).
 
     Raises ``AssertionError`` if the derived series do not satisfy the functional equations
     (that would be an engine bug), so a successful return *is* the identification through
-    ``me.order``.
+    ``me.order``.  Coordinate-free derivations are identified by :func:`_identify_dd`.
     """
     if me.dim != 1:
         return _identify_dd(me)
-    from sympy.polys.ring_series import rs_exp
+    from sympy import QQ
+    from sympy.polys.rings import ring
 
     cs, ds = hessian_aware_series(me)
     K = me.order
-    R, u = _ring()
-    c = sum((R(x) * u**k for k, x in enumerate(cs)), R(0))
+    _check_drift_series(cs, K, "-psi(1 - eta g1) g0")
+    R, u = ring("u", QQ)
+    a = sum((-R(x) * u ** (k + 1) for k, x in enumerate(cs)), R(0))  # a(u) = -u c(u)
     d = sum((R(x) * u**k for k, x in enumerate(ds)), R(0))
-    a = -u * c  # a(u) = -u c(u), the OU rate times eta
-    prec = K + 1
-    flow = rs_exp(-a, u, prec)  # e^{-a}, must be the polynomial 1 - u
-    if flow != R(1) - u:
-        raise AssertionError(f"drift series is not -psi(1 - eta g1) g0 through order {K}: {flow}")
-    if K >= 1:
-        # (1 - e^{-2a}) / (2a), divided by u once (a = u + O(u^2)) to stay a power series.
-        num = R(1) - rs_exp(-2 * a, u, prec + 1)
-        quot = (num.quo(u)) * _inverse(2 * a.quo(u), u, prec)
-        check = _truncate(d * quot, prec)
-        if check != R(1):
-            raise AssertionError(
-                f"diffusion series is not psi((1 - eta g1)^2) s0 through order {K}: {check}"
-            )
-    elif ds[0] != 1:
-        raise AssertionError(f"D_0 Hessian-aware part is {ds[0]}, not s0")
+    _check_diffusion_series(R, [a, a], d, K, "psi((1 - eta g1)^2) s0")
     drift, diffusion = hessian_aware_projection(me)
     return HessianAware(
         drift=drift,
@@ -170,16 +187,6 @@ def identify_hessian_aware(me: ModifiedEquation) -> HessianAware | HessianAwareD
         diffusion_closed_form=DIFFUSION_CLOSED_FORM,
         identified_through=K,
     )
-
-
-def _truncate(p, prec: int):
-    return p.ring.from_dict({m: c for m, c in p.items() if m[0] < prec})
-
-
-def _inverse(p, u, prec: int):
-    from sympy.polys.ring_series import rs_series_inversion
-
-    return rs_series_inversion(p, u, prec)
 
 
 def drift_taylor_coefficients(n: int) -> list[Fraction]:
@@ -260,37 +267,16 @@ def _identify_dd(me: ModifiedEquation) -> HessianAwareD:
     :math:`\psi(m_i m_j)`.  This is checked on the truncated bivariate series (total degree
     :math:`\le K`), without assuming that :math:`H` and :math:`\Sigma` commute.
     """
-    from math import factorial
-
     from sympy import QQ
-    from sympy.polys.ring_series import rs_exp
     from sympy.polys.rings import ring
 
     cs, ds = hessian_aware_series_dd(me)
     K = me.order
-    R1, t = ring("t", QQ)
-    c = sum((R1(x) * t**k for k, x in enumerate(cs)), R1(0))
-    if rs_exp(t * c, t, K + 1) != R1(1) - t:
-        raise AssertionError(f"drift series is not -psi(I - eta H) g through order {K}")
+    _check_drift_series(cs, K, "-psi(I - eta H) g")
     R, u, v = ring("u,v", QQ)
-
-    def trunc(p):
-        return R.from_dict({m: x for m, x in p.items() if sum(m) <= K})
-
-    def a_of(x):
-        return trunc(sum((-R(cs[k]) * x ** (k + 1) for k in range(K + 1)), R(0)))
-
-    S = a_of(u) + a_of(v)
-    q, power = R(0), R(1)
-    for n in range(K + 1):
-        q += R(QQ((-1) ** n, factorial(n + 1))) * power
-        power = trunc(power * S)
+    rates = [sum((-R(x) * w ** (k + 1) for k, x in enumerate(cs)), R(0)) for w in (u, v)]
     d = sum((R(x) * u**a * v**b for (a, b), x in ds.items()), R(0))
-    check = trunc(d * q)
-    if check != R(1):
-        raise AssertionError(
-            f"diffusion series is not psi(m_i m_j) in the eigenbasis through order {K}: {check}"
-        )
+    _check_diffusion_series(R, rates, d, K, "psi(m_i m_j) in the eigenbasis")
     drift, diffusion = hessian_aware_projection(me)
     return HessianAwareD(
         drift=drift,

@@ -18,10 +18,6 @@ __all__ = ["FORMATS", "render", "to_json_dict"]
 
 FORMATS = ("text", "markdown", "latex", "json")
 
-_D_DRIFT_CLOSED = "-psi(I - eta*H) g"
-_D_DIFFUSION_CLOSED = (
-    "V [(V^T Sigma V)_ij psi(m_i m_j)] V^T, H = V diag(lambda) V^T, m = 1 - eta*lambda"
-)
 _D_DRIFT_CLOSED_TEX = r"-\psi(I - \eta H)\, \nabla f"
 _D_DIFFUSION_CLOSED_TEX = (
     r"V\big[(V^\top \Sigma V)_{ij}\, \psi(m_i m_j)\big] V^\top,\ "

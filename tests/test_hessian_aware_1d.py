@@ -77,3 +77,16 @@ def test_quadratic_constant_noise_keeps_only_selected_terms():
         D2 = {m: c for m, c in D.items() if all(v in (0, STRIDE, 1) for v in m)}
         cs, ds = hessian_aware_series(me)
         assert sum(b2.values()) == cs[k] and sum(D2.values()) == ds[k]
+
+
+@pytest.mark.parametrize("K", [0, 1, 2])
+def test_identification_checks_the_last_coefficient(K):
+    """The drift check must involve c_K itself (e^{u c(u)} through u^{K+1})."""
+    from dataclasses import replace
+
+    me = modified_equation(K, cache=False)
+    assert identify_hessian_aware(me).identified_through == K
+    bad = list(me.drift)
+    bad[K] = {k: 2 * c for k, c in bad[K].items()}
+    with pytest.raises(AssertionError, match="drift"):
+        identify_hessian_aware(replace(me, drift=tuple(bad)))
