@@ -6,8 +6,9 @@ The pipeline, one front door per stage:
   error analysis (1-D jets or coordinate-free terms), with the moment mismatch report;
 - :func:`identify_hessian_aware` selects the Hessian-aware terms and recovers the HA-SME
   closed form from them;
-- :func:`sde_model` evaluates a named model (SGF, SME-2, ME-K, HA-SME) for a :class:`Problem`,
-  with numpy or mpmath; :func:`lambdify_1d` turns any 1-D coefficient into numeric functions;
+- :func:`sde_model` evaluates a registered model (SGF, SME-2, ME-K, HA-SME; :data:`MODELS`)
+  for a :class:`Problem`, with numpy or mpmath; :func:`lambdify_1d` turns any 1-D coefficient
+  into numeric functions;
 - :mod:`symsme.exact` gives exact laws (SGD vs each model) on quadratics.
 """
 
@@ -15,7 +16,13 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from symsme.cache import clear_cache
+from symsme.derive import (
+    Mismatch,
+    ModifiedEquation,
+    clear_cache,
+    identify_hessian_aware,
+    modified_equation,
+)
 from symsme.errors import (
     DimensionError,
     ExpressionError,
@@ -29,8 +36,6 @@ from symsme.errors import (
     StepSizeError,
     SymsmeError,
 )
-from symsme.hessian_aware import identify_hessian_aware
-from symsme.matching import Mismatch, ModifiedEquation, modified_equation
 
 try:
     __version__ = version("symsme")
@@ -44,6 +49,8 @@ def __getattr__(name: str):
     lazy = {
         "Problem": ("symsme.problems", "Problem"),
         "sde_model": ("symsme.models", "sde_model"),
+        "get_model": ("symsme.models", "get_model"),
+        "MODELS": ("symsme.models", "MODELS"),
         "lambdify_1d": ("symsme.numeric.lambdify", "lambdify_1d"),
         "psi": ("symsme.numeric.psi", "psi"),
         "mp_psi": ("symsme.numeric.psi", "mp_psi"),
@@ -68,6 +75,8 @@ __all__ = [
     "clear_cache",
     "Problem",
     "sde_model",
+    "get_model",
+    "MODELS",
     "lambdify_1d",
     "psi",
     "mp_psi",

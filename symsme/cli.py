@@ -134,7 +134,7 @@ def _add_evaluate(sub) -> None:  # noqa: ANN001
 
 
 def _derive(args: argparse.Namespace) -> str:
-    from symsme.matching import modified_equation
+    from symsme.derive import modified_equation
     from symsme.report import FORMATS, render
 
     if args.format not in FORMATS:
@@ -151,7 +151,7 @@ def _derive(args: argparse.Namespace) -> str:
     )
     ha = None
     if args.hessian_aware:
-        from symsme.hessian_aware import identify_hessian_aware
+        from symsme.derive import identify_hessian_aware
 
         ha = identify_hessian_aware(me)
     return render(me, args.format, ha)
@@ -186,13 +186,11 @@ def _parse_point(text: str) -> list[str]:
 
 
 def _evaluate(args: argparse.Namespace) -> str:
-    import json
-
-    import numpy as np
-
+    from symsme.errors import ShapeError
     from symsme.models import sde_model
-    from symsme.numeric.lambdify import Backend
+    from symsme.numeric.backend import Backend, MpmathBackend, NumpyBackend
     from symsme.problems import Problem
+    from symsme.report.evaluation import render_evaluation
 
     if args.format not in ("text", "json"):
         raise SymsmeError(f"unknown --format {args.format!r}; choose one of text, json")
@@ -201,57 +199,36 @@ def _evaluate(args: argparse.Namespace) -> str:
     problem = Problem(args.loss, args.vars, args.sigma)
     backend: Backend
     if args.precision is not None:
-        import mpmath
-
         if args.precision < 1:
             raise SymsmeError(f"--precision must be >= 1 decimal digits, got {args.precision}")
-        mpmath.mp.dps = args.precision
-        backend = "mpmath"
-        pts = np.array([mpmath.mpf(p) for p in point], dtype=object)
+        backend = MpmathBackend(dps=args.precision)
     else:
-        backend = "numpy"
-        pts = np.array([float(p) for p in point])
-    if len(point) != problem.dim:
-        from symsme.errors import ShapeError
-
-        raise ShapeError(
-            f"--at has {len(point)} coordinates but the loss has {problem.dim} variables "
-            f"({', '.join(v.name for v in problem.variables)})"
+        backend = NumpyBackend()
+    with backend.context():
+        pts = backend.asarray(point, "--at")
+        if len(point) != problem.dim:
+            raise ShapeError(
+                f"--at has {len(point)} coordinates but the loss has {problem.dim} variables "
+                f"({', '.join(v.name for v in problem.variables)})"
+            )
+        model = sde_model(problem, args.model, eta, order=args.order, backend=backend, psd=args.psd)
+        drift, diffusion = model.drift_diffusion(pts)
+        return render_evaluation(
+            model=args.model,
+            eta=eta,
+            eta_text=args.eta,
+            point_text=point,
+            point=pts,
+            drift=drift,
+            diffusion=diffusion,
+            order=args.order,
+            precision=args.precision,
+            fmt=args.format,
         )
-    model = sde_model(problem, args.model, eta, order=args.order, backend=backend, psd=args.psd)
-    drift, diffusion = model.drift_diffusion(pts)
-    out = {
-        "model": args.model,
-        "eta": float(eta),
-        "at": [float(p) for p in pts],
-        "drift": [float(v) for v in np.ravel(drift)],
-        "diffusion": [[float(v) for v in row] for row in np.asarray(diffusion)],
-    }
-    if args.order is not None:
-        out["order"] = args.order
-    if backend == "mpmath":
-        import mpmath
-
-        out["precision"] = args.precision
-        out["drift_digits"] = [mpmath.nstr(v, args.precision) for v in np.ravel(drift)]
-        out["diffusion_digits"] = [
-            [mpmath.nstr(v, args.precision) for v in row] for row in np.asarray(diffusion)
-        ]
-    if args.format == "json":
-        return json.dumps(out, indent=2) + "\n"
-    lines = [
-        f"model {args.model}, eta = {args.eta}, at x = ({', '.join(point)})",
-        "dX = b dt + (eta D)^(1/2) dW with",
-        "b = " + ", ".join(out.get("drift_digits", [repr(v) for v in out["drift"]])),
-        "D = ",
-    ]
-    rows = out.get("diffusion_digits", [[repr(v) for v in r] for r in out["diffusion"]])
-    lines += ["    [" + ", ".join(r) + "]" for r in rows]
-    return "\n".join(lines) + "\n"
 
 
 def _derivations(args: argparse.Namespace) -> tuple[str, int]:
-    from symsme.derivations import check_derivations, write_derivations
+    from symsme.report.derivations import check_derivations, write_derivations
 
     if args.check:
         stale = check_derivations(args.out)

@@ -88,9 +88,7 @@ def parse_text(text: str, names: Mapping[str, Any], what: str) -> Any:
         raise ExpressionError(f"cannot parse {what} {text!r}: {type(exc).__name__}: {exc}") from exc
 
 
-def check_expression(
-    value: Any, text: Any, names: Mapping[str, sp.Symbol], what: str
-) -> sp.Expr:
+def check_expression(value: Any, text: Any, names: Mapping[str, sp.Symbol], what: str) -> sp.Expr:
     """Check that ``value`` is a finite real scalar expression in ``names``; return it exact.
 
     Floats become the rationals they denote; symbols are matched to ``names`` by name (so a

@@ -21,8 +21,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from fractions import Fraction
 from functools import cache
+from math import comb
+from typing import Any
+
+from symsme.algebra.lincomb import add_into, coefficient_like
 
 __all__ = [
     "clear_memo",
@@ -36,11 +41,13 @@ __all__ = [
     "mono_mul",
     "mono_derivative",
     "poly_mul",
-    "poly_derivative",
     "poly_to_str",
     "poly_to_latex",
     "poly_from_sympy",
     "JetAlgebra",
+    "JetBasis",
+    "JETS",
+    "gradient_moment",
     "is_hessian_aware_monomial",
 ]
 
@@ -130,15 +137,6 @@ def poly_mul(a: dict, b: dict) -> dict:
             else:
                 out.pop(k, None)
     return out
-
-
-def poly_derivative(a: dict) -> dict:
-    """Total derivative of a jet polynomial."""
-    out: dict = {}
-    for m, c in a.items():
-        for dm, e in mono_derivative(m):
-            out[dm] = out.get(dm, 0) + c * e
-    return {k: v for k, v in out.items() if v}
 
 
 def _sort_key(m: tuple[int, ...]) -> tuple:
@@ -246,8 +244,15 @@ class JetAlgebra:
     monomials containing them form a differential ideal, so dropping them is exact).
     """
 
+    basis: JetBasis
+
     def __init__(self, sigma: str = "state") -> None:
         self.constant_sigma = sigma == "constant"
+        self.basis = JETS
+
+    def gradient_moment(self, n: int, max_cumulant: int | None) -> dict:
+        r""":math:`\mathbb E\, G^n` of the stochastic gradient (see :func:`gradient_moment`)."""
+        return gradient_moment(n, max_cumulant)
 
     def phi(self, n: int) -> dict:
         return {(n, ()): Fraction(1)}
@@ -307,3 +312,101 @@ def clear_memo() -> None:
     """Forget the memoized derivatives of monomials and z-keys."""
     mono_derivative.cache_clear()
     _z_derivative.cache_clear()
+
+
+def _cumulant(j: int, max_cumulant: int | None) -> dict:
+    if j == 1:
+        return {(G(0),): Fraction(1)}
+    if j == 2:
+        return {(S(0),): Fraction(1)}
+    if max_cumulant is not None and j > max_cumulant:
+        return {}
+    return {(K(j, 0),): Fraction(1)}
+
+
+def gradient_moment(n: int, max_cumulant: int | None = 2) -> dict:
+    r""":math:`\mathbb E\, G^n` as a jet polynomial: the complete Bell polynomial of the cumulants
+
+    .. math::
+
+        \mathbb E\, G^n = B_n(\kappa_1, \dots, \kappa_n)
+        = \sum_{j=1}^{n} \binom{n-1}{j-1} \kappa_j\, \mathbb E\, G^{n-j},
+
+    with :math:`\kappa_1 = g_0`, :math:`\kappa_2 = s_0`, :math:`\kappa_j = ` ``k{j}_0`` for
+    :math:`3 \le j \le` ``max_cumulant`` (``None``: no bound) and :math:`0` above it
+    (``max_cumulant=2``: Gaussian noise).
+    """
+    moments: list[dict] = [{(): Fraction(1)}]
+    for k in range(1, n + 1):
+        acc: dict = {}
+        for j in range(1, k + 1):
+            kj = _cumulant(j, max_cumulant)
+            if kj and moments[k - j]:
+                add_into(acc, poly_mul(kj, moments[k - j]), comb(k - 1, j - 1))
+        moments.append(acc)
+    return moments[n]
+
+
+def _jet_value(v: int, jets: Mapping[tuple[str, int], Any]) -> Any:
+    """The value of jet symbol ``v`` from 1-D derivative tensors (trailing axes of length 1)."""
+    import numpy as np
+
+    k, family = divmod(v, STRIDE)
+    if family == 0:
+        name, rank = ("f", k + 1), k + 1
+    elif family == 1:
+        name, rank = ("S", k), k + 2
+    elif k == 0:
+        name, rank = ("K", family + 1), family + 1
+    else:
+        raise KeyError(f"derivatives of cumulants ({var_name(v)}) are not evaluated")
+    try:
+        array = np.asarray(jets[name])
+    except KeyError:
+        raise KeyError(f"jets lacks {name!r} needed by {var_name(v)}") from None
+    return array[(..., *([0] * rank))]
+
+
+class JetBasis:
+    """The basis of 1-D jet monomials: printing and evaluation of jet polynomials."""
+
+    name = "jets"
+    dim: int | str = 1
+    description = "1"
+    legend = (
+        "g_k = f^(k+1)(x), s_k = Sigma^(k)(x), k<n>_j = j-th derivative of the n-th noise cumulant"
+    )
+
+    def __reduce__(self) -> str:
+        return "JETS"
+
+    def text(self, terms: Mapping[Any, Fraction]) -> str:
+        return poly_to_str(dict(terms))
+
+    def latex(self, terms: Mapping[Any, Fraction]) -> str:
+        return poly_to_latex(dict(terms))
+
+    def json(self, terms: Mapping[Any, Fraction]) -> str:
+        return poly_to_str(dict(terms))
+
+    def evaluate(self, terms: Mapping[Any, Fraction], jets: Mapping[tuple[str, int], Any]) -> Any:
+        """Sum of coefficient times product of jet values (float, or exact in object arrays)."""
+        import numpy as np
+
+        total: Any = None
+        for m, c in terms.items():
+            value: Any = None
+            for v in m:
+                x = _jet_value(v, jets)
+                value = x if value is None else value * x
+            if value is None:  # the constant monomial
+                value = np.ones_like(_jet_value(G(0), jets))
+            value = value * coefficient_like(c, value)
+            total = value if total is None else total + value
+        if total is None:
+            return np.zeros_like(_jet_value(G(0), jets))
+        return total
+
+
+JETS = JetBasis()
+"""The 1-D jet basis (a singleton: series compare their basis by identity)."""

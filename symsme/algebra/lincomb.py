@@ -1,22 +1,20 @@
-r"""Exact linear combinations over a canonical basis.
+r"""Exact linear combinations over a canonical basis, as plain dicts (the engine's working form).
 
 Every symbolic quantity in symsme is a finite sum :math:`\sum_t c_t\, t` of canonical basis
 terms :math:`t` (monomials in 1-D jet symbols, canonical contraction graphs in d dimensions)
-with exact rational coefficients :math:`c_t`.  We store it as a plain ``dict`` from the
-(hashable) canonical key to :class:`fractions.Fraction`; zero coefficients are never stored.
-Equal terms merge because their keys are equal, so no ``simplify()`` is ever needed (the way
-BSeries.jl stores a truncated B-series as an ordered dict from rooted trees to rationals).
+with exact rational coefficients :math:`c_t`.  Inside the engine it is a plain ``dict`` from the
+(hashable) canonical key to :class:`fractions.Fraction`, with no zero values: equal terms merge
+because their keys are equal, so no ``simplify()`` is ever needed.  Results leave the engine as
+:class:`~symsme.algebra.series.Series`, which also know their basis.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Mapping
 from fractions import Fraction
+from typing import Any
 
-__all__ = ["LinComb", "add_into", "scaled", "combine", "is_zero"]
-
-LinComb = dict
-"""Type alias: ``dict[key, Fraction]`` with no zero values."""
+__all__ = ["add_into", "coefficient_like"]
 
 
 def add_into(acc: dict, other: Mapping, scale: Fraction | int = 1) -> dict:
@@ -33,21 +31,23 @@ def add_into(acc: dict, other: Mapping, scale: Fraction | int = 1) -> dict:
     return acc
 
 
-def scaled(a: Mapping, scale: Fraction | int) -> dict:
-    """Return ``scale * a`` as a new linear combination."""
-    if not scale:
-        return {}
-    return {k: scale * c for k, c in a.items()}
+def coefficient_like(c: Fraction, value: Any) -> Any:
+    """``c`` in the number type of ``value``: ``float`` for float arrays and numbers; for object
+    arrays (exact evaluation) SymPy ``Rational``, ``mpmath.mpf`` or ``Fraction``, following the
+    type of the first entry."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and dtype.kind != "O":
+        return float(c)
+    sample = value.flat[0] if dtype is not None and value.size else value
+    if isinstance(sample, float):
+        return float(c)
+    module = type(sample).__module__
+    if module.startswith("sympy"):
+        import sympy
 
+        return sympy.Rational(c.numerator, c.denominator)
+    if module.startswith("mpmath"):
+        import mpmath
 
-def combine(parts: Iterable[tuple[Fraction | int, Mapping]]) -> dict:
-    """Return ``sum(scale * a for scale, a in parts)``."""
-    acc: dict = {}
-    for scale, a in parts:
-        add_into(acc, a, scale)
-    return acc
-
-
-def is_zero(a: Mapping[Hashable, Fraction]) -> bool:
-    """True when every coefficient vanishes (stored combinations have no zero entries)."""
-    return not any(a.values())
+        return mpmath.mpf(c.numerator) / c.denominator
+    return Fraction(c)

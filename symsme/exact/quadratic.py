@@ -22,13 +22,18 @@ evaluated exactly in the eigenbasis :math:`B = W \operatorname{diag}(\beta) W^{\
 :math:`(W^{\top} \operatorname{Cov} X_t W)_{ij} = e^{-t(\beta_i + \beta_j)} (W^{\top} C_0 W)_{ij}
 + \eta (W^{\top} D W)_{ij} \, \frac{1 - e^{-t(\beta_i + \beta_j)}}{\beta_i + \beta_j}`
 (the last factor is :math:`t` when :math:`\beta_i + \beta_j = 0`, and is computed with
-``expm1``).  The models (:mod:`symsme.numeric.models`):
+``expm1``).  :math:`B` and :math:`D` come from the registered models themselves
+(:mod:`symsme.models`), evaluated on the quadratic's derivative tensors (:math:`\nabla f =
+A x`, :math:`\nabla^2 f = A`, higher derivatives and :math:`\nabla\Sigma` zero), so every
+model whose drift is linear there has an exact law, and the package's own numeric code is what
+is tested:
 
 - SGF: :math:`B = A`, :math:`D = \Sigma`;
 - SME-2 (Li, Tai, E, ICML 2017; JMLR 2019): :math:`B = A + \tfrac{\eta}{2} A^2`,
   :math:`D = \Sigma`;
 - HA-SME (Li, Shen, Zhang, He, arXiv 2405.18373): :math:`B = \psi(M) A`,
-  :math:`\operatorname{vec} D = \psi(M \otimes M) \operatorname{vec}\Sigma`.
+  :math:`\operatorname{vec} D = \psi(M \otimes M) \operatorname{vec}\Sigma`;
+- ME-K: the Hessian-aware terms of its :math:`b_k, D_k` (the others vanish here).
 
 For HA-SME, :math:`e^{-k\eta\,\psi(M) A} = M^k` (since :math:`\eta\lambda\psi(1 - \eta\lambda)
 = -\log(1 - \eta\lambda)`) and the covariance integral reproduces the SGD recursion, so its law
@@ -41,45 +46,24 @@ from __future__ import annotations
 
 from typing import Any
 
-import mpmath
 import numpy as np
 import numpy.typing as npt
 
-from symsme.errors import ExpressionError, NonFiniteError, ShapeError, SymsmeError
-from symsme.numeric.lambdify import Backend, check_step_size
-from symsme.numeric.models import PsdMode, _normalise_model, hasme_closed_form
+from symsme.errors import ExpressionError, ShapeError, SymsmeError
+from symsme.models import NumericModel, get_model
+from symsme.numeric.backend import Backend, BackendName, get_backend
+from symsme.numeric.psd import PsdMode, check_psd_mode
+from symsme.problems import Jets
+from symsme.validate import check_integer, check_step_size
 
 __all__ = ["diffusion_matrix", "drift_matrix", "ou_law", "sgd_law"]
 
 
-def _as_array(value: Any, shape: tuple[int, ...], name: str, backend: str) -> np.ndarray:
-    """A float64 (numpy) or ``mpf`` object (mpmath) array of the given shape, all finite."""
-    if backend == "numpy":
-        try:
-            out = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ShapeError(f"{name} must be a real array of shape {shape}: {exc}") from exc
-        finite = np.isfinite(out)
-    elif backend == "mpmath":
-        raw = np.asarray(value, dtype=object)
-        out = np.empty(raw.shape, dtype=object)
-        for index in np.ndindex(raw.shape):
-            out[index] = mpmath.mpf(raw[index])
-        finite = np.vectorize(mpmath.isfinite, otypes=[bool])(out) if out.size else np.ones(0)
-    else:
-        raise SymsmeError(f"unknown backend {backend!r} (known: 'numpy', 'mpmath')")
-    if out.shape != shape:
-        raise ShapeError(f"{name} has shape {out.shape}, expected {shape}")
-    if not np.all(finite):
-        raise NonFiniteError(f"{name} has entries that are not finite")
-    return out
-
-
-def _hessian(hessian: Any, backend: str) -> np.ndarray:
-    a = np.asarray(hessian, dtype=object if backend == "mpmath" else np.float64)
+def _hessian(hessian: Any, bk: Backend) -> np.ndarray:
+    a = bk.asarray(hessian, "the Hessian A")
     if a.ndim != 2 or a.shape[0] != a.shape[1]:
         raise ShapeError(f"the Hessian A must be a square matrix, got shape {a.shape}")
-    a = _as_array(a, a.shape, "the Hessian A", backend)
+    a = _array(a, a.shape, "the Hessian A", bk)
     if not np.all(a == a.T):
         i, j = np.argwhere(a != a.T)[0]
         raise ExpressionError(
@@ -88,23 +72,12 @@ def _hessian(hessian: Any, backend: str) -> np.ndarray:
     return a
 
 
-def _eta(eta: Any, backend: str) -> Any:
-    exact = check_step_size(eta)
-    return mpmath.mpf(exact._to_mpmath(mpmath.mp.prec)) if backend == "mpmath" else float(exact)
-
-
-def _eigh(b: np.ndarray, backend: str) -> tuple[np.ndarray, np.ndarray]:
-    if backend == "numpy":
-        return np.linalg.eigh(b)
-    d = b.shape[0]
-    m = mpmath.matrix(d, d)
-    for i in range(d):
-        for j in range(d):
-            m[i, j] = b[i, j]
-    lam, w = mpmath.eigsy(m)
-    vals = np.array([lam[i] for i in range(d)], dtype=object)
-    vecs = np.array([[w[i, j] for j in range(d)] for i in range(d)], dtype=object)
-    return vals, vecs
+def _array(value: Any, shape: tuple[int, ...], name: str, bk: Backend) -> np.ndarray:
+    """A finite array of the backend's type with the given shape."""
+    out = bk.asarray(value, name)
+    if out.shape != shape:
+        raise ShapeError(f"{name} has shape {out.shape}, expected {shape}")
+    return bk.check_finite_array(out, name)
 
 
 def sgd_law(
@@ -115,7 +88,7 @@ def sgd_law(
     steps: int,
     cov0: npt.ArrayLike | None = None,
     *,
-    backend: Backend = "numpy",
+    backend: BackendName | Backend = "numpy",
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Mean and covariance of SGD on :math:`f = \tfrac12 x^{\top} A x` after ``steps`` steps.
 
@@ -141,25 +114,48 @@ def sgd_law(
     (mean, cov)
         Arrays of shapes ``(d,)`` and ``(d, d)``.
     """
-    a = _hessian(hessian, backend)
+    bk = get_backend(backend)
+    a = _hessian(hessian, bk)
     d = a.shape[0]
-    s = _as_array(sigma, (d, d), "Sigma", backend)
-    mean = _as_array(x0, (d,), "x0", backend)
-    cov = _as_array(np.zeros((d, d)) if cov0 is None else cov0, (d, d), "cov0", backend)
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise SymsmeError(f"steps must be an integer >= 0, got {steps!r}")
-    h = _eta(eta, backend)
-    identity = np.eye(d) if backend == "numpy" else _as_array(np.eye(d), (d, d), "I", backend)
-    m = identity - h * a
+    s = _array(sigma, (d, d), "Sigma", bk)
+    mean = _array(x0, (d,), "x0", bk)
+    cov = _array(np.zeros((d, d)) if cov0 is None else cov0, (d, d), "cov0", bk)
+    steps = check_integer(steps, "steps", 0)
+    h = bk.number(check_step_size(eta))
+    m = bk.asarray(np.eye(d)) - h * a
     noise = h * h * s
-    for _ in range(int(steps)):
+    for _ in range(steps):
         mean = m @ mean
         cov = m @ cov @ m.T + noise
     return mean, (cov + cov.T) / 2
 
 
+def _quadratic_model(
+    model: str, a: np.ndarray, sigma: np.ndarray, eta: Any, bk: Backend, psd: str
+) -> tuple[NumericModel, Jets]:
+    """The registered model bound to :math:`f = x^\top A x/2` with constant noise, and its jets
+    at the points :math:`e_1, \\dots, e_d` (so :math:`\nabla f(e_j) = A e_j`)."""
+    spec = get_model(model)
+    d = a.shape[0]
+    f_order, s_order = spec.jet_orders(True, True)
+    zeros = bk.asarray(np.zeros(1))[0]
+    grad_f = {1: a.T.copy(), 2: np.broadcast_to(a, (d, d, d)).copy()}
+    for j in range(3, (f_order or 2) + 1):
+        grad_f[j] = np.full((d, *(d,) * j), zeros, dtype=a.dtype)
+    grad_sigma = {0: np.broadcast_to(sigma, (d, d, d)).copy()}
+    for j in range(1, (s_order or 0) + 1):
+        grad_sigma[j] = np.full((d, d, d, *(d,) * j), zeros, dtype=a.dtype)
+    points = bk.asarray(np.eye(d))
+    jets = Jets(points, grad_f, grad_sigma, bk.name)
+    return NumericModel(None, spec, check_step_size(eta), bk, psd, None), jets
+
+
 def drift_matrix(
-    model: str, hessian: npt.ArrayLike, eta: Any, *, backend: Backend = "numpy"
+    model: str,
+    hessian: npt.ArrayLike,
+    eta: Any,
+    *,
+    backend: BackendName | Backend = "numpy",
 ) -> np.ndarray:
     r"""The matrix :math:`B` of the linear drift :math:`b(x) = -B x` of ``model`` on a quadratic.
 
@@ -168,30 +164,20 @@ def drift_matrix(
         B_{\rm SGF} = A, \qquad B_{\rm SME\text{-}2} = A + \tfrac{\eta}{2} A^2, \qquad
         B_{\rm HA\text{-}SME} = \psi(I - \eta A)\, A,
 
-    the last from :func:`symsme.numeric.models.hasme_closed_form` (so the package's own
-    numeric closed form is what is tested for exactness).
+    computed by the registered model itself (columns :math:`-b(e_j)`, then symmetrised).
 
     Raises
     ------
     HessianConditionError
         For HA-SME when :math:`\eta\lambda_{\max}(A) \ge 1`.
     """
-    name = _normalise_model(model)
-    a = _hessian(hessian, backend)
-    h = _eta(eta, backend)
-    if name == "sgf":
-        return a
-    if name == "sme2":
-        return a + (h / 2) * (a @ a)
-    if name == "ha-sme":
-        d = a.shape[0]
-        # Rows of the symmetric A are the gradients A e_j; b(e_j) = -psi(M) A e_j = -B e_j.
-        b, _ = hasme_closed_form(
-            a, np.broadcast_to(a, (d, d, d)), None, check_step_size(eta), backend=backend
-        )
-        b_matrix = -np.asarray(b).T
-        return (b_matrix + b_matrix.T) / 2
-    raise SymsmeError(f"model {model!r} has no closed-form quadratic drift here")
+    bk = get_backend(backend)
+    a = _hessian(hessian, bk)
+    d = a.shape[0]
+    bound, jets = _quadratic_model(model, a, bk.asarray(np.zeros((d, d))), eta, bk, "ignore")
+    b, _ = bound.from_jets(jets, drift=True, diffusion=False)
+    b_matrix = -np.asarray(b).T
+    return (b_matrix + b_matrix.T) / 2
 
 
 def diffusion_matrix(
@@ -200,25 +186,23 @@ def diffusion_matrix(
     sigma: npt.ArrayLike,
     eta: Any,
     *,
-    backend: Backend = "numpy",
+    backend: BackendName | Backend = "numpy",
     psd: PsdMode = "raise",
 ) -> np.ndarray:
     r"""The constant diffusion :math:`D` of ``model`` on a quadratic with constant :math:`\Sigma`.
 
     :math:`D = \Sigma` for SGF and SME-2;
-    :math:`\operatorname{vec} D = \psi(M \otimes M)\operatorname{vec}\Sigma` for HA-SME, from
-    :func:`symsme.numeric.models.hasme_closed_form` (with its ``psd`` policy).
+    :math:`\operatorname{vec} D = \psi(M \otimes M)\operatorname{vec}\Sigma` for HA-SME; with
+    the ``psd`` policy of :mod:`symsme.numeric.psd`.
     """
-    name = _normalise_model(model)
-    a = _hessian(hessian, backend)
+    bk = get_backend(backend)
+    check_psd_mode(psd)
+    a = _hessian(hessian, bk)
     d = a.shape[0]
-    s = _as_array(sigma, (d, d), "Sigma", backend)
-    if name in ("sgf", "sme2"):
-        return s
-    if name == "ha-sme":
-        _, diffusion = hasme_closed_form(None, a, s, check_step_size(eta), backend=backend, psd=psd)
-        return np.asarray(diffusion)
-    raise SymsmeError(f"model {model!r} has no closed-form quadratic diffusion here")
+    s = _array(sigma, (d, d), "Sigma", bk)
+    bound, jets = _quadratic_model(model, a, s, eta, bk, psd)
+    _, dm = bound.from_jets(jets, drift=False, diffusion=True)
+    return np.asarray(dm)[0]
 
 
 def ou_law(
@@ -230,7 +214,7 @@ def ou_law(
     t: Any,
     cov0: npt.ArrayLike | None = None,
     *,
-    backend: Backend = "numpy",
+    backend: BackendName | Backend = "numpy",
     psd: PsdMode = "raise",
 ) -> tuple[np.ndarray, np.ndarray]:
     r"""Mean and covariance at time :math:`t` of ``model``'s OU process on a quadratic.
@@ -243,42 +227,37 @@ def ou_law(
     Parameters
     ----------
     model:
-        ``"sgf"``, ``"sme2"`` or ``"ha-sme"``.
+        A registered model (:data:`symsme.models.MODELS`): ``"sgf"``, ``"sme2"``, ``"ha-sme"``,
+        ``"meK"``.
     hessian, sigma, eta, x0, cov0, backend:
         As in :func:`sgd_law`.
     t:
         Time, finite and :math:`\ge 0`.
     psd:
-        Policy for an indefinite HA-SME :math:`D` (see :mod:`symsme.numeric.models`).
+        Policy for an indefinite :math:`D` (:mod:`symsme.numeric.psd`).
 
     Returns
     -------
     (mean, cov)
         Arrays of shapes ``(d,)`` and ``(d, d)``.
     """
-    a = _hessian(hessian, backend)
+    bk = get_backend(backend)
+    a = _hessian(hessian, bk)
     d = a.shape[0]
-    mean0 = _as_array(x0, (d,), "x0", backend)
-    c0 = _as_array(np.zeros((d, d)) if cov0 is None else cov0, (d, d), "cov0", backend)
-    time = _as_array(t, (), "t", backend)[()]
+    mean0 = _array(x0, (d,), "x0", bk)
+    c0 = _array(np.zeros((d, d)) if cov0 is None else cov0, (d, d), "cov0", bk)
+    time = _array(t, (), "t", bk)[()]
     if time < 0:
         raise SymsmeError(f"t must be >= 0, got {t!r}")
-    h = _eta(eta, backend)
-    beta, w = _eigh(drift_matrix(model, a, eta, backend=backend), backend)
-    d_rot = w.T @ diffusion_matrix(model, a, sigma, eta, backend=backend, psd=psd) @ w
+    h = bk.number(check_step_size(eta))
+    beta, w = bk.eigh(drift_matrix(model, a, eta, backend=bk))
+    d_rot = w.T @ diffusion_matrix(model, a, sigma, eta, backend=bk, psd=psd) @ w
     c_rot = w.T @ c0 @ w
     rate = beta[:, None] + beta[None, :]
-    if backend == "numpy":
-        decay = np.exp(-time * rate)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            integral = np.where(rate == 0, time, -np.expm1(-time * rate) / rate)
-        mean = w @ (np.exp(-time * beta) * (w.T @ mean0))
-    else:
-        decay = np.vectorize(lambda r: mpmath.exp(-time * r), otypes=[object])(rate)
-        integral = np.vectorize(
-            lambda r: time if r == 0 else -mpmath.expm1(-time * r) / r, otypes=[object]
-        )(rate)
-        scale = np.array([mpmath.exp(-time * b) for b in beta], dtype=object)
-        mean = w @ (scale * (w.T @ mean0))
+    decay = bk.exp(-time * rate)
+    zero = np.asarray(rate == 0, dtype=bool)
+    safe = np.where(zero, 1, rate)
+    integral = np.where(zero, time, -bk.expm1(-time * safe) / safe)
+    mean = w @ (bk.exp(-time * beta) * (w.T @ mean0))
     cov = w @ (decay * c_rot + h * d_rot * integral) @ w.T
     return mean, (cov + cov.T) / 2

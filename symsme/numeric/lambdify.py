@@ -1,7 +1,7 @@
 r"""Turn exact 1-D jet expressions into numeric functions of :math:`x` (numpy or mpmath).
 
 The 1-D algebra of symsme writes every drift and diffusion term as a polynomial in the jet
-symbols (DESIGN.md, "Conventions")
+symbols (``symsme/DESIGN.md``, "Conventions")
 
 .. math::
 
@@ -12,59 +12,36 @@ possibly inside the closed-form function :class:`~symsme.numeric.psi.Psi` of HA-
 (Li, Shen, Zhang, He, arXiv 2405.18373), e.g. :math:`b = -\psi(1 - \eta g_1) g_0`, or the
 SME-2 drift :math:`b_0 + \eta b_1 = -g_0 - \tfrac{\eta}{2} g_0 g_1` of Li, Tai, E (ICML 2017;
 JMLR 2019).  :func:`lambdify_1d` substitutes a user's :math:`f(x)` and :math:`\Sigma(x)` for the
-jets and returns a numeric function of :math:`x` with the same signature for both backends.
-
-Also here: :func:`parse_expression` (strings or SymPy expressions in given variables, with
-clear errors; used by :mod:`symsme.problems`) and :func:`check_step_size`.
+jets and returns a numeric function of :math:`x` with the same signature for both backends
+(:mod:`symsme.numeric.backend`).  User text is read by :mod:`symsme.expressions`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from fractions import Fraction
-from numbers import Real
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any
 
 import mpmath
 import numpy as np
 import numpy.typing as npt
 import sympy as sp
 from sympy.core.function import AppliedUndef
-from sympy.parsing.sympy_parser import (
-    convert_xor,
-    parse_expr,
-    rationalize,
-    standard_transformations,
-)
 
-from symsme.errors import (
-    ExpressionError,
-    HessianConditionError,
-    NonFiniteError,
-    StepSizeError,
-    SymsmeError,
-)
-from symsme.numeric.psi import Psi, PsiShifted, mp_psi, mp_psi_shifted, psi, psi_shifted
+from symsme.algebra.jets import parse_var
+from symsme.errors import ExpressionError, HessianConditionError, NonFiniteError
+from symsme.expressions import check_expression, parse_expression, parse_text
+from symsme.numeric.backend import Backend, BackendName, get_backend
+from symsme.numeric.psi import Psi, PsiShifted
+from symsme.validate import check_step_size, format_number
 
 __all__ = [
-    "Backend",
     "Lambdified1D",
-    "check_step_size",
-    "format_number",
     "jet_symbol",
     "lambdify_1d",
-    "parse_expression",
     "stabilise_psi",
 ]
-
-Backend = Literal["numpy", "mpmath"]
-
-_TRANSFORMATIONS = (*standard_transformations, convert_xor, rationalize)
-_JET_RE = re.compile(r"^(?:(?P<kind>[gs])(?P<k>\d+)|k(?P<n>\d+)_(?P<j>\d+)|(?P<eta>eta))$")
-_NUMPY_MODULES: list[Any] = [{"Psi": psi, "PsiShifted": psi_shifted}, "numpy"]
-_MPMATH_MODULES: list[Any] = [{"Psi": mp_psi, "PsiShifted": mp_psi_shifted}, "mpmath"]
 
 
 def jet_symbol(symbol: sp.Symbol) -> tuple[str, int, int] | None:
@@ -75,124 +52,20 @@ def jet_symbol(symbol: sp.Symbol) -> tuple[str, int, int] | None:
     :math:`\kappa_n^{(j)}`, or ``None`` for any other symbol.  Matching is by name only, so
     symbols created with assumptions (``real=True``) are recognised too.
     """
-    match = _JET_RE.match(symbol.name)
-    if match is None:
-        return None
-    if match["eta"]:
+    if symbol.name == "eta":
         return ("eta", 0, 0)
-    if match["kind"]:
-        return (match["kind"], int(match["k"]), 0)
-    return ("k", int(match["n"]), int(match["j"]))
+    from symsme.algebra.jets import STRIDE
 
-
-def check_step_size(eta: Any) -> sp.Number:
-    r"""Validate a learning rate :math:`\eta` and return it as an exact SymPy number.
-
-    Accepts Python ``int``/``float``/:class:`fractions.Fraction`, numpy scalars, ``mpmath.mpf``
-    and SymPy numbers; a float stays the exact binary value it denotes (no decimal rounding).
-
-    Raises
-    ------
-    StepSizeError
-        If :math:`\eta` is not a finite real number :math:`> 0` (the message names it).
-    """
-    if isinstance(eta, bool) or not isinstance(
-        eta, (Real, Fraction, np.number, mpmath.mpf, sp.Number)
-    ):
-        raise StepSizeError(f"eta must be a finite number > 0, got eta={eta!r}")
-    if isinstance(eta, Fraction):
-        value: Any = sp.Rational(eta.numerator, eta.denominator)
-    elif isinstance(eta, mpmath.mpf):
-        value = sp.Float(eta, precision=max(mpmath.mp.prec, 53))
-    elif isinstance(eta, np.number):
-        value = sp.sympify(eta.item())
-    else:
-        value = sp.sympify(eta)
-    if not (value.is_real and value.is_finite and value.is_positive):
-        raise StepSizeError(f"eta must be a finite number > 0, got eta={eta!r}")
-    return value
-
-
-def format_number(value: Any) -> str:
-    """Format an exact or floating number for an error message (rationals stay exact)."""
-    if isinstance(value, (sp.Rational, int, Fraction)):
-        return str(value)
-    if isinstance(value, mpmath.mpf):
-        return mpmath.nstr(value, 17)
-    return repr(float(value))
-
-
-def _name_map(variables: Iterable[sp.Symbol]) -> dict[str, sp.Symbol]:
-    return {v.name: v for v in variables}
-
-
-def _check_expression(value: Any, text: Any, names: Mapping[str, sp.Symbol], what: str) -> sp.Expr:
-    if isinstance(value, (int, float, Fraction)) and not isinstance(value, bool):
-        value = sp.Rational(value) if not isinstance(value, Fraction) else sp.Rational(str(value))
-    if not isinstance(value, sp.Expr) or isinstance(value, (sp.Lambda, sp.MatrixBase)):
-        raise ExpressionError(f"{what} {text!r} is not a scalar expression (got {value!r})")
-    undefined = sorted({str(a.func) for a in value.atoms(AppliedUndef)})
-    if undefined:
-        raise ExpressionError(
-            f"{what} {text!r} uses unknown function(s) {', '.join(undefined)}; "
-            "use SymPy's functions (exp, log, sin, ...)"
-        )
-    if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-        raise ExpressionError(f"{what} {text!r} is not finite (it simplifies to {value})")
-    if value.has(sp.I):
-        raise ExpressionError(f"{what} {text!r} is not real (it contains the imaginary unit I)")
-    # Floats denote their exact binary values; keep symbolic results free of floats.
-    floats = value.atoms(sp.Float)
-    if floats:
-        value = value.xreplace({f: sp.Rational(f) for f in floats})
-    # Rename same-named symbols with other assumptions to the problem's own variables.
-    rename = {s: names[s.name] for s in value.free_symbols if s.name in names}
-    if rename:
-        value = value.xreplace(rename)
-    extra = sorted(s.name for s in value.free_symbols if s.name not in names)
-    if extra:
-        allowed = ", ".join(names) or "(none)"
-        raise ExpressionError(
-            f"{what} {text!r} contains symbol(s) {', '.join(extra)} that are not among the "
-            f"variables {allowed}"
-        )
-    return value
-
-
-def parse_expression(
-    expr: str | sp.Expr | float | int,
-    variables: Sequence[sp.Symbol],
-    *,
-    what: str = "expression",
-) -> sp.Expr:
-    r"""Parse a scalar expression in the given variables, exactly.
-
-    Strings are parsed with SymPy (``^`` means power; decimal literals become exact
-    rationals, ``"0.1"`` :math:`\to 1/10`).  SymPy expressions are accepted as they are, with
-    symbols matched to ``variables`` by name.
-
-    Raises
-    ------
-    ExpressionError
-        If the text does not parse, is not a finite real scalar expression, uses an undefined
-        function, or contains symbols that are not among ``variables`` (the message names the
-        text and the symbols).
-    """
-    names = _name_map(variables)
-    if isinstance(expr, str):
-        value = _parse_text(expr, names, what)
-        return _check_expression(value, expr, names, what)
-    return _check_expression(expr, expr, names, what)
-
-
-def _parse_text(text: str, names: Mapping[str, sp.Symbol], what: str) -> Any:
-    """Parse ``text`` with the variables bound to ``names`` (may return lists for matrices)."""
-    if not text.strip():
-        raise ExpressionError(f"{what} is empty")
     try:
-        return parse_expr(text, local_dict=dict(names), transformations=_TRANSFORMATIONS)
-    except Exception as exc:  # parse_expr raises many types: report them all the same way
-        raise ExpressionError(f"cannot parse {what} {text!r}: {type(exc).__name__}: {exc}") from exc
+        v = parse_var(symbol.name)
+    except ValueError:
+        return None
+    k, family = divmod(v, STRIDE)
+    if family == 0:
+        return ("g", k, 0)
+    if family == 1:
+        return ("s", k, 0)
+    return ("k", family + 1, k)
 
 
 def stabilise_psi(expr: sp.Expr) -> sp.Expr:
@@ -244,13 +117,15 @@ class Lambdified1D:
         variable: sp.Symbol,
         eta_symbol: sp.Symbol,
         eta: sp.Number,
-        backend: str,
+        backend: str | Backend,
     ) -> None:
         self.expr = expr
         self.variable = variable
         self.eta = eta
-        self.backend = backend
-        modules = _NUMPY_MODULES if backend == "numpy" else _MPMATH_MODULES
+        self._backend = get_backend(backend)
+        self.backend = self._backend.name
+        modules = self._backend.lambdify_modules
+        self._call = self._call_numpy if self._backend.vectorised else self._call_each
         try:
             self._func = sp.lambdify((variable, eta_symbol), stabilise_psi(expr), modules=modules)
         except Exception as exc:  # the printers raise various types for unsupported functions
@@ -295,8 +170,9 @@ class Lambdified1D:
         return f"Lambdified1D({self.expr}, eta={self.eta}, backend={self.backend!r})"
 
     def __call__(self, x: Any) -> Any:
-        if self.backend == "numpy":
-            return self._call_numpy(x)
+        return self._call(x)
+
+    def _call_each(self, x: Any) -> Any:
         if isinstance(x, (list, tuple, np.ndarray)):
             points = np.asarray(x, dtype=object)
             out = np.empty(points.shape, dtype=object)
@@ -332,7 +208,7 @@ class Lambdified1D:
         xm = mpmath.mpf(x)
         if not mpmath.isfinite(xm):
             raise NonFiniteError(f"point x = {x!r} is not finite")
-        eta = mpmath.mpf(self.eta._to_mpmath(mpmath.mp.prec))
+        eta = self._backend.number(self.eta)
         for w, fw in self._domain:
             wv = mpmath.mpmathify(fw(xm, eta))
             if isinstance(wv, mpmath.mpc) or not wv > 0:
@@ -374,7 +250,7 @@ def lambdify_1d(
     *,
     var: str | sp.Symbol = "x",
     eta: Any,
-    backend: Backend = "numpy",
+    backend: BackendName | Backend = "numpy",
     cumulants: Mapping[int, sp.Expr | str] | None = None,
 ) -> Lambdified1D:
     r"""Evaluate a 1-D jet expression for a concrete objective :math:`f(x)` and noise
@@ -428,8 +304,7 @@ def lambdify_1d(
         ``k{n}_{j}`` without ``cumulants[n]``).
     """
     eta_value = check_step_size(eta)
-    if backend not in ("numpy", "mpmath"):
-        raise SymsmeError(f"unknown backend {backend!r} (known: 'numpy', 'mpmath')")
+    backend = get_backend(backend)
     name = var.name if isinstance(var, sp.Symbol) else str(var)
     if not name.isidentifier() or jet_symbol(sp.Symbol(name)) is not None:
         raise ExpressionError(f"variable name {name!r} is not an identifier or clashes with a jet")
@@ -439,8 +314,8 @@ def lambdify_1d(
     f = parse_expression(loss, [x], what="loss")
     sources: dict[str, sp.Expr] = {"g": f}
     if sigma is not None:
-        parsed = _parse_text(sigma, {name: x}, "Sigma") if isinstance(sigma, str) else sigma
-        sources["s"] = _check_expression(_as_scalar_sigma(parsed), sigma, {name: x}, "Sigma")
+        parsed = parse_text(sigma, {name: x}, "Sigma") if isinstance(sigma, str) else sigma
+        sources["s"] = check_expression(_as_scalar_sigma(parsed), sigma, {name: x}, "Sigma")
     kappas = {}
     for n, kappa in (cumulants or {}).items():
         if isinstance(n, bool) or not isinstance(n, int) or n < 3:
@@ -474,7 +349,7 @@ def _parse_jet_expression(expr: sp.Expr | str) -> sp.Expr:
         local = {n: sp.Symbol(n) for n in names if jet_symbol(sp.Symbol(n)) is not None}
         local["Psi"] = Psi
         local["PsiShifted"] = PsiShifted
-        value = _parse_text(expr, local, "expression")
+        value = parse_text(expr, local, "expression")
     else:
         value = expr
     if not isinstance(value, sp.Expr):

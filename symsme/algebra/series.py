@@ -1,0 +1,103 @@
+r"""Exact series over a canonical basis of terms, knowing the basis they live in.
+
+A :class:`Series` is a finite sum :math:`\sum_t c_t\,t` of canonical terms :math:`t` with exact
+rational coefficients (:class:`fractions.Fraction`), like BSeries.jl's truncated B-series (an
+ordered dict from rooted trees to rationals; Ketcheson, Ranocha) or SymPy's ``PolyElement``,
+which carries its ring.  The series carries its :class:`Basis` (1-D jet monomials,
+:data:`symsme.algebra.jets.JETS`, or coordinate-free contraction graphs,
+:data:`symsme.algebra.contractions.CONTRACTIONS`), so printing and evaluation dispatch on the
+data and never ask "which dimension is this?".  A series is a read-only mapping key -> Fraction
+with no zero values; it compares equal to a plain ``dict`` with the same items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator, Mapping
+from fractions import Fraction
+from typing import Any, Protocol
+
+__all__ = ["Basis", "Series"]
+
+
+class Basis(Protocol):
+    """What a basis of terms provides to the series over it."""
+
+    name: str
+    """Short name, e.g. ``"jets"`` (1-D) or ``"contractions"`` (coordinate-free)."""
+    dim: int | str
+    """``1`` or ``"d"``: the dimension the terms are valid in."""
+    description: str
+    """The dimension in a title: ``1``, ``d (coordinate-free)``."""
+    legend: str
+    """What the symbols of printed terms mean."""
+
+    def text(self, terms: Mapping[Any, Fraction]) -> str: ...
+
+    def latex(self, terms: Mapping[Any, Fraction]) -> str: ...
+
+    def json(self, terms: Mapping[Any, Fraction]) -> Any: ...
+
+    def evaluate(self, terms: Mapping[Any, Fraction], jets: Mapping[tuple[str, int], Any]) -> Any:
+        """Value at points from derivative tensors ``jets[("f", j)]``, ``jets[("S", j)]``."""
+        ...
+
+
+class Series(Mapping[Hashable, Fraction]):
+    """An exact linear combination of the terms of ``basis`` (see the module docstring)."""
+
+    __slots__ = ("basis", "_terms")
+
+    def __init__(self, basis: Basis, terms: Mapping[Hashable, Any] | None = None) -> None:
+        self.basis = basis
+        self._terms: dict[Hashable, Fraction] = {
+            k: Fraction(c) for k, c in (terms or {}).items() if c
+        }
+
+    def __getitem__(self, key: Hashable) -> Fraction:
+        return self._terms[key]
+
+    def __iter__(self) -> Iterator[Hashable]:
+        return iter(self._terms)
+
+    def __len__(self) -> int:
+        return len(self._terms)
+
+    __hash__ = None  # type: ignore[assignment]  # equal to dicts, so not hashable
+
+    def __repr__(self) -> str:
+        return f"Series[{self.basis.name}]({self.text()})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Series, (self.basis, self._terms))
+
+    def text(self) -> str:
+        """Readable text (1-D: a SymPy-parseable string; d: ``-1/2 H g``)."""
+        return self.basis.text(self._terms)
+
+    def latex(self) -> str:
+        """LaTeX of the series."""
+        return self.basis.latex(self._terms)
+
+    def to_json(self) -> Any:
+        """The JSON form used by ``symsme derive --format json``."""
+        return self.basis.json(self._terms)
+
+    def evaluate(self, jets: Mapping[tuple[str, int], Any]) -> Any:
+        """Evaluate at points, given the derivative tensors (see :meth:`Basis.evaluate`)."""
+        return self.basis.evaluate(self._terms, jets)
+
+    def select(self, keep: Any) -> Series:
+        """The series of the terms whose key satisfies ``keep(key)``."""
+        return Series(self.basis, {k: c for k, c in self._terms.items() if keep(k)})
+
+    def __add__(self, other: Mapping[Hashable, Any]) -> Series:
+        out = dict(self._terms)
+        for k, c in other.items():
+            out[k] = out.get(k, 0) + c
+        return Series(self.basis, out)
+
+    def __neg__(self) -> Series:
+        return Series(self.basis, {k: -c for k, c in self._terms.items()})
+
+    def __sub__(self, other: Mapping[Hashable, Any]) -> Series:
+        return self + {k: -c for k, c in other.items()}

@@ -1,0 +1,248 @@
+r"""Stochastic backward error analysis: match SGD's one-step moments order by order.
+
+The front door is :func:`modified_equation`.  With the generator expansion of
+:mod:`symsme.derive.ansatz.sde`, the first two one-step moments of the SDE ansatz are
+
+.. math::
+
+    [\eta^{k+1}]\,\mathbb E(X_\eta - x) = b_k + (\text{terms in } b_{<k}, D_{<k-1}),
+    \qquad
+    [\eta^{k+2}]\,\mathbb E(X_\eta - x)^{\otimes 2} = D_k + (\text{terms in } b_{\le k}, D_{<k}),
+
+so equating them with SGD's (:mod:`symsme.derive.schemes.sgd`) determines :math:`b_0, D_0, b_1, D_1,
+\dots` in turn, exactly (stochastic modified equations: Li, Tai, E, ICML 2017 and JMLR 2019;
+the backward-error viewpoint: Hairer, Lubich, Wanner, *Geometric Numerical Integration*,
+ch. IX).  Since only the first two moments enter, :math:`b_k, D_k` depend on the noise through
+:math:`\Sigma` alone.
+
+The *mismatch report* then compares the n-th moments of the truncated model
+(:math:`b_0..b_K, D_0..D_K`, the rest zero) with SGD's, power by power: by the weak-order
+theorem of Milstein (see Li-Tai-E 2019, Thm. 3), weak order :math:`p` needs agreement of the
+moments :math:`n = 1, \dots, 2p+1` through :math:`\eta^{p}` and bounded discrepancies at
+:math:`\eta^{p+1}`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from symsme.algebra.lincomb import add_into
+from symsme.algebra.series import Series
+from symsme.derive.ansatz import Ansatz, get_ansatz
+from symsme.derive.schemes import Scheme, get_scheme
+from symsme.derive.schemes.sgd import check_noise
+from symsme.errors import NoiseModelError
+from symsme.validate import check_dim, check_integer, check_moments, check_order
+
+__all__ = ["Mismatch", "ModifiedEquation", "modified_equation", "term_algebra", "SIGMA_MODELS"]
+
+SIGMA_MODELS = ("state", "constant")
+r"""``state``: :math:`\Sigma(x)` depends on the point; ``constant``: all its derivatives vanish."""
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """Lowest power of eta at which the model's n-th raw one-step moment differs from SGD's."""
+
+    moment: int
+    eta_power: int | None
+    coefficient: Series | dict = field(default_factory=dict)
+    """Model minus SGD at ``eta**eta_power`` (empty when they agree through the order checked)."""
+
+
+@dataclass(frozen=True)
+class ModifiedEquation:
+    r"""The derived coefficients (exact series over the algebra's basis) and the mismatch report.
+
+    For the Gaussian SDE ansatz, :attr:`drift` is :math:`b_0..b_K` and :attr:`diffusion` is
+    :math:`D_0..D_K`.  ``dim`` is 1 (jet polynomials, :mod:`symsme.algebra.jets`) or ``"d"``
+    (coordinate-free contraction terms, :mod:`symsme.algebra.contractions`); every series also
+    knows its basis (:class:`~symsme.algebra.series.Series`).
+    """
+
+    dim: int | str
+    order: int
+    noise: str
+    sigma: str
+    coefficients: Mapping[str, tuple[Series, ...]]
+    mismatch: tuple[Mismatch, ...] | None = None
+    checked_through: int | None = None
+    scheme: str = "sgd"
+    ansatz: str = "sde"
+
+    @property
+    def drift(self) -> tuple[Series, ...]:
+        r""":math:`b_0, \dots, b_K`."""
+        return self.coefficients["drift"]
+
+    @property
+    def diffusion(self) -> tuple[Series, ...]:
+        r""":math:`D_0, \dots, D_K`."""
+        return self.coefficients["diffusion"]
+
+
+def term_algebra(dim: int | str, sigma: str = "state") -> Any:
+    """The term algebra of a dimension: 1-D jets or coordinate-free contraction graphs."""
+    if check_dim(dim) == 1:
+        from symsme.algebra.jets import JetAlgebra
+
+        return JetAlgebra(sigma)
+    from symsme.algebra.contractions import ContractionAlgebra
+
+    return ContractionAlgebra(sigma)
+
+
+def _progress(total: int, enabled: bool | None, desc: str) -> Any:
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, leave=False, file=sys.stderr)
+
+
+def _solve(
+    ansatz: Ansatz, scheme: Scheme, algebra: Any, order: int, noise: str, bar: Any
+) -> dict[str, list[dict]]:
+    """The triangular solve: at each order k, each family's k-th coefficient in turn."""
+    coefficients: dict[str, list[dict]] = {name: [] for name, _ in ansatz.families}
+    expansions = {
+        name: ansatz.expansion(algebra, n, coefficients, max_power=order + n)
+        for name, n in ansatz.families
+    }
+    targets = {name: scheme.one_step_moments(n, algebra, noise) for name, n in ansatz.families}
+    for k in range(order + 1):
+        for name, n in ansatz.families:
+            c = dict(targets[name].get(n + k, {}))
+            add_into(c, expansions[name].coefficient(n + k, skip_first=True), -1)
+            coefficients[name].append(c)
+        if bar is not None:
+            bar.update(1)
+    return coefficients
+
+
+def _mismatch(
+    ansatz: Ansatz,
+    scheme: Scheme,
+    algebra: Any,
+    coefficients: dict[str, list[dict]],
+    noise: str,
+    moments: int,
+    through: int,
+    bar: Any,
+) -> tuple[Mismatch, ...]:
+    report = []
+    for n in range(1, moments + 1):
+        model = ansatz.expansion(
+            algebra,
+            n,
+            {name: list(c) for name, c in coefficients.items()},
+            max_power=through,
+            truncated=True,
+        )
+        sgd = scheme.one_step_moments(n, algebra, noise)
+        found = Mismatch(n, None, Series(algebra.basis))
+        for p in range(1, through + 1):
+            diff = model.coefficient(p)
+            add_into(diff, sgd.get(p, {}), -1)
+            if diff:
+                found = Mismatch(n, p, Series(algebra.basis, diff))
+                break
+        report.append(found)
+        if bar is not None:
+            bar.update(1)
+    return tuple(report)
+
+
+def modified_equation(
+    order: int,
+    *,
+    dim: int | str = 1,
+    noise: str = "gaussian",
+    sigma: str = "state",
+    moments: int | None = None,
+    through: int | None = None,
+    cache: bool = True,
+    progress: bool | None = None,
+    scheme: str = "sgd",
+    ansatz: str = "sde",
+) -> ModifiedEquation:
+    r"""Derive the stochastic modified equation of SGD through :math:`\eta^{K}`, ``K = order``.
+
+    Returns :math:`b_0..b_K` and :math:`D_0..D_K` of :math:`dX = b\,dt + (\eta D)^{1/2}dW`
+    with :math:`b = \sum_k \eta^k b_k`, :math:`D = \sum_k\eta^k D_k` (see the module docstring).
+    ``dim`` is ``1`` (jet symbols ``g_k``, ``s_k``) or ``"d"`` (coordinate-free terms, valid in
+    every dimension).  With ``moments=M`` the mismatch report for moments 1..M is added,
+    compared through :math:`\eta^{\text{through}}` (default :math:`\max(K+3, M+1)`).
+    ``noise`` is ``"gaussian"`` or ``"general"`` (cumulants ``k3_0, k4_0, ...``; it only
+    affects the mismatch report).  ``scheme`` and ``ansatz`` name the registered discrete
+    algorithm (:mod:`symsme.derive.schemes`) and model family (:mod:`symsme.derive.ansatz`).
+    Results are cached on disk (:mod:`symsme.derive.cache`) unless ``cache=False``;
+    ``progress`` shows a bar (default: when stderr is a terminal).
+
+    Raises :class:`~symsme.errors.OrderError`, :class:`~symsme.errors.NoiseModelError`,
+    :class:`~symsme.errors.MomentsError`, :class:`~symsme.errors.DimensionError` for bad
+    arguments.
+    """
+    order = check_order(order)
+    check_noise(noise)
+    if sigma not in SIGMA_MODELS:
+        raise NoiseModelError(
+            f"unknown Sigma model {sigma!r}; choose one of {', '.join(SIGMA_MODELS)}"
+        )
+    moments = check_moments(moments)
+    dim = check_dim(dim)
+    the_scheme = get_scheme(scheme)
+    the_ansatz = get_ansatz(ansatz)
+    if moments is not None:
+        if through is None:
+            through = max(order + 3, moments + 1)
+        else:
+            from symsme.errors import OrderError
+
+            through = check_integer(through, "through", 1, error=OrderError)
+    else:
+        through = None
+
+    from symsme.derive import cache as _cache
+
+    key = ("modified_equation", dim, order, noise, sigma, moments, through, scheme, ansatz)
+    if cache:
+        hit = _cache.load(key)
+        if isinstance(hit, ModifiedEquation):
+            return hit
+
+    algebra = term_algebra(dim, sigma)
+    bar = _progress(order + 1 + (moments or 0), progress, f"derive order {order}")
+    try:
+        coefficients = _solve(the_ansatz, the_scheme, algebra, order, noise, bar)
+        report = None
+        if moments is not None:
+            assert through is not None
+            report = _mismatch(
+                the_ansatz, the_scheme, algebra, coefficients, noise, moments, through, bar
+            )
+    finally:
+        if bar is not None:
+            bar.close()
+    result = ModifiedEquation(
+        dim=dim,
+        order=order,
+        noise=noise,
+        sigma=sigma,
+        coefficients={
+            name: tuple(Series(algebra.basis, c) for c in series)
+            for name, series in coefficients.items()
+        },
+        mismatch=report,
+        checked_through=through,
+        scheme=scheme,
+        ansatz=ansatz,
+    )
+    if cache:
+        _cache.store(key, result)
+    return result

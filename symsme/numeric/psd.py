@@ -1,0 +1,84 @@
+r"""The policy for diffusion matrices that are not positive semidefinite, in one place.
+
+A model's :math:`D` must be positive semidefinite for :math:`(\eta D)^{1/2}` to exist.  With
+:math:`\tau =` ``psd_rtol`` :math:`\cdot\|D\|_F` (default ``psd_rtol`` :math:`= 64\,d\,
+\varepsilon`, :math:`\varepsilon` the unit roundoff of the backend: :math:`2^{-52}` for numpy,
+:math:`2^{1-\text{prec}}` for mpmath), a point fails when the most negative eigenvalue of
+:math:`D` is :math:`< -\tau`.  ``psd=`` chooses what happens then:
+
+- ``"raise"`` (default): :class:`~symsme.errors.NotPositiveSemidefiniteError` naming the most
+  negative eigenvalue, the tolerance, the point and how many points fail;
+- ``"clip"``: the projection onto the PSD cone (negative eigenvalues set to zero, at every
+  point with a negative eigenvalue);
+- ``"ignore"``: :math:`D` as computed.
+
+:math:`D` is always PSD for SGF/SME-2 with a PSD :math:`\Sigma(x)` and for HA-SME when
+:math:`H` and :math:`\Sigma` commute, not in general.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+
+from symsme.errors import NotPositiveSemidefiniteError
+from symsme.numeric.backend import Backend
+from symsme.validate import check_choice
+
+__all__ = ["PSD_MODES", "PsdMode", "check_psd_mode", "enforce_psd", "point_text"]
+
+PsdMode = Literal["raise", "clip", "ignore"]
+PSD_MODES: tuple[str, ...] = ("raise", "clip", "ignore")
+
+
+def check_psd_mode(psd: Any) -> str:
+    """``psd`` if it is one of :data:`PSD_MODES`, else a :class:`~symsme.errors.SymsmeError`."""
+    return check_choice(psd, PSD_MODES, "psd mode")
+
+
+def point_text(points: np.ndarray | None, index: tuple[int, ...], backend: Backend) -> str:
+    """``x = [...]`` for the point at batch ``index`` (or the index if points are unknown)."""
+    if points is None:
+        return f"batch index {index}"
+    return "x = " + backend.format_point(points[index])
+
+
+def enforce_psd(
+    d_matrix: np.ndarray,
+    psd: str,
+    psd_rtol: Any,
+    what: str,
+    points: np.ndarray | None,
+    backend: Backend,
+) -> np.ndarray:
+    """Apply the policy of the module notes to symmetric matrices ``(..., d, d)``."""
+    if psd == "ignore":
+        return d_matrix
+    dim = d_matrix.shape[-1]
+    rtol = 64 * dim * backend.eps if psd_rtol is None else backend.convert(psd_rtol)
+    tol = rtol * backend.norm(d_matrix)
+    if psd == "raise" and backend.surely_psd(d_matrix, tol):
+        return d_matrix
+    smallest = backend.eigvalsh(d_matrix)[..., 0]
+    if psd == "raise":
+        bad = np.asarray(smallest < -tol, dtype=bool)
+        if np.any(bad):
+            where = np.argwhere(bad)
+            worst = np.argmin(np.asarray(smallest[bad], dtype=float)) if bad.ndim else 0
+            index = tuple(where[worst]) if bad.ndim else ()
+            raise NotPositiveSemidefiniteError(
+                f"the {what} diffusion D is not positive semidefinite at "
+                f"{point_text(points, index, backend)}: most negative eigenvalue "
+                f"{backend.format(smallest[index])} < -{backend.format(tol[index])} (tolerance "
+                f"psd_rtol*||D||_F); {int(bad.sum())} of {bad.size} point(s); pass psd='clip' "
+                "to project onto the PSD cone or psd='ignore' to keep D as it is"
+            )
+        return d_matrix
+    negative = np.asarray(smallest < 0, dtype=bool)
+    if np.any(negative):
+        d_matrix = d_matrix.copy()
+        mu, w = backend.eigh(d_matrix[negative])
+        clipped = np.where(np.asarray(mu < 0, dtype=bool), 0, mu)
+        d_matrix[negative] = (w * clipped[..., None, :]) @ np.swapaxes(w, -1, -2)
+    return d_matrix

@@ -1,1 +1,0 @@
-"""schemes stage."""
