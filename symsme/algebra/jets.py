@@ -364,7 +364,8 @@ def _jet_value(v: int, jets: Mapping[tuple[str, int], Any]) -> Any:
         array = np.asarray(jets[name])
     except KeyError:
         raise KeyError(f"jets lacks {name!r} needed by {var_name(v)}") from None
-    return array[(..., *([0] * rank))]
+    index: tuple[Any, ...] = (Ellipsis, *([0] * rank))
+    return array[index]
 
 
 class JetBasis:

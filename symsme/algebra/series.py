@@ -12,7 +12,7 @@ with no zero values; it compares equal to a plain ``dict`` with the same items.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from fractions import Fraction
 from typing import Any, Protocol
 
@@ -42,21 +42,19 @@ class Basis(Protocol):
         ...
 
 
-class Series(Mapping[Hashable, Fraction]):
+class Series(Mapping[Any, Fraction]):
     """An exact linear combination of the terms of ``basis`` (see the module docstring)."""
 
     __slots__ = ("basis", "_terms")
 
-    def __init__(self, basis: Basis, terms: Mapping[Hashable, Any] | None = None) -> None:
+    def __init__(self, basis: Basis, terms: Mapping[Any, Any] | None = None) -> None:
         self.basis = basis
-        self._terms: dict[Hashable, Fraction] = {
-            k: Fraction(c) for k, c in (terms or {}).items() if c
-        }
+        self._terms: dict[Any, Fraction] = {k: Fraction(c) for k, c in (terms or {}).items() if c}
 
-    def __getitem__(self, key: Hashable) -> Fraction:
+    def __getitem__(self, key: Any) -> Fraction:
         return self._terms[key]
 
-    def __iter__(self) -> Iterator[Hashable]:
+    def __iter__(self) -> Iterator[Any]:
         return iter(self._terms)
 
     def __len__(self) -> int:
@@ -90,7 +88,7 @@ class Series(Mapping[Hashable, Fraction]):
         """The series of the terms whose key satisfies ``keep(key)``."""
         return Series(self.basis, {k: c for k, c in self._terms.items() if keep(k)})
 
-    def __add__(self, other: Mapping[Hashable, Any]) -> Series:
+    def __add__(self, other: Mapping[Any, Any]) -> Series:
         out = dict(self._terms)
         for k, c in other.items():
             out[k] = out.get(k, 0) + c
@@ -99,5 +97,5 @@ class Series(Mapping[Hashable, Fraction]):
     def __neg__(self) -> Series:
         return Series(self.basis, {k: -c for k, c in self._terms.items()})
 
-    def __sub__(self, other: Mapping[Hashable, Any]) -> Series:
+    def __sub__(self, other: Mapping[Any, Any]) -> Series:
         return self + {k: -c for k, c in other.items()}

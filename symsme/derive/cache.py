@@ -40,22 +40,29 @@ def enabled() -> bool:
 def engine_fingerprint() -> str:
     """SHA-256 of the source of the derivation engine: the packages that compute what is cached
     (:mod:`symsme.algebra` and :mod:`symsme.derive`, every module in them)."""
-    import symsme.algebra
-    import symsme.derive
+    from symsme.algebra import series
 
     h = hashlib.sha256()
-    for package in (symsme.algebra, symsme.derive):
-        root = Path(package.__file__).resolve().parent
+    for name, module in (("algebra", series.__file__), ("derive", __file__)):
+        root = Path(module).resolve().parent
         for f in sorted(root.rglob("*.py")):
-            h.update(f"{package.__name__}/{f.relative_to(root).as_posix()}".encode())
+            h.update(f"{name}/{f.relative_to(root).as_posix()}".encode())
             h.update(f.read_bytes())
     return h.hexdigest()
 
 
-def _path(key: Any) -> Path:
-    from symsme import __version__
+@functools.cache
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
 
-    fingerprint = (SCHEMA, __version__, engine_fingerprint(), key)
+    try:
+        return version("symsme")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
+def _path(key: Any) -> Path:
+    fingerprint = (SCHEMA, _version(), engine_fingerprint(), key)
     digest = hashlib.sha256(repr(fingerprint).encode()).hexdigest()
     return cache_dir() / f"{digest[:32]}.pickle"
 

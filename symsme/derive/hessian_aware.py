@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 from symsme.algebra.jets import G, S, is_hessian_aware_monomial
 from symsme.algebra.series import Series
@@ -108,10 +109,12 @@ def hessian_aware_projection(
     if me.dim != 1:
         from symsme.algebra.contractions import hessian_aware_exponents
 
-        def keep(key: tuple) -> bool:
+        def keep(key: Any) -> bool:
             return hessian_aware_exponents(key) is not None
     else:
-        keep = is_hessian_aware_monomial
+
+        def keep(key: Any) -> bool:
+            return is_hessian_aware_monomial(key)
 
     return tuple(b.select(keep) for b in me.drift), tuple(D.select(keep) for D in me.diffusion)
 

@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from symsme.algebra.lincomb import add_into
 from symsme.algebra.series import Series
 from symsme.derive.ansatz import Ansatz, get_ansatz
+from symsme.derive.cache import load as cache_load
+from symsme.derive.cache import store as cache_store
 from symsme.derive.schemes import Scheme, get_scheme
 from symsme.derive.schemes.sgd import check_noise
 from symsme.errors import NoiseModelError
@@ -49,7 +51,7 @@ class Mismatch:
 
     moment: int
     eta_power: int | None
-    coefficient: Series | dict = field(default_factory=dict)
+    coefficient: Series
     """Model minus SGD at ``eta**eta_power`` (empty when they agree through the order checked)."""
 
 
@@ -208,11 +210,9 @@ def modified_equation(
     else:
         through = None
 
-    from symsme.derive import cache as _cache
-
     key = ("modified_equation", dim, order, noise, sigma, moments, through, scheme, ansatz)
     if cache:
-        hit = _cache.load(key)
+        hit = cache_load(key)
         if isinstance(hit, ModifiedEquation):
             return hit
 
@@ -244,5 +244,5 @@ def modified_equation(
         ansatz=ansatz,
     )
     if cache:
-        _cache.store(key, result)
+        cache_store(key, result)
     return result

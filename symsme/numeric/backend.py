@@ -72,6 +72,10 @@ class Backend:
         """An exact number (SymPy, Fraction, int) in the backend's type."""
         raise NotImplementedError
 
+    def real(self, value: Any) -> Any:
+        """A computed scalar in the backend's type: NaN when it has an imaginary part."""
+        raise NotImplementedError
+
     def eigh(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Eigenvalues and orthonormal eigenvectors (columns) of symmetric ``(..., d, d)``."""
         raise NotImplementedError
@@ -149,6 +153,10 @@ class NumpyBackend(Backend):
 
     def number(self, value: Any) -> float:
         return float(value)
+
+    def real(self, value: Any) -> float:
+        value = complex(value)
+        return value.real if value.imag == 0 else float("nan")
 
     def eigh(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.linalg.eigh(np.asarray(a, dtype=np.float64))

@@ -9,7 +9,7 @@ and evaluates them at validated points into :class:`Jets`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -19,10 +19,27 @@ from symsme.errors import ExpressionError, NonFiniteError, ShapeError
 from symsme.numeric.backend import Backend
 from symsme.validate import check_order
 
-if TYPE_CHECKING:
-    from symsme.problems.problem import Problem
+__all__ = ["JetPlan", "Jets", "SymbolicTensors"]
 
-__all__ = ["JetPlan", "Jets"]
+
+class SymbolicTensors(Protocol):
+    """What a plan needs from a problem (:class:`symsme.problems.Problem` provides it): the
+    variables and the distinct entries of the symmetric derivative tensors."""
+
+    variables: tuple[sp.Symbol, ...]
+
+    @property
+    def dim(self) -> int: ...
+
+    def _f_components(self, order: int) -> dict[tuple[int, ...], sp.Expr]: ...
+
+    def _sigma_components(self, order: int) -> dict[tuple[int, int, tuple[int, ...]], sp.Expr]: ...
+
+    @staticmethod
+    def _f_key(index: tuple[int, ...]) -> tuple[int, ...]: ...
+
+    @staticmethod
+    def _sigma_key(index: tuple[int, ...]) -> tuple[int, int, tuple[int, ...]]: ...
 
 
 @dataclass(frozen=True)
@@ -67,7 +84,7 @@ class Jets:
 class JetPlan:
     """Lambdified derivative tensors of one problem for one backend (built lazily, cached)."""
 
-    def __init__(self, problem: Problem, backend: Backend) -> None:
+    def __init__(self, problem: SymbolicTensors, backend: Backend) -> None:
         self.problem = problem
         self.backend = backend
         self._functions: dict[tuple[str, int], tuple[Any, np.ndarray]] = {}

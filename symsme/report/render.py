@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from symsme.algebra.series import Series
 from symsme.derive import HessianAware, HessianAwareD, ModifiedEquation
 
 __all__ = ["FORMATS", "render", "to_json_dict"]
@@ -38,7 +37,7 @@ def to_json_dict(me: ModifiedEquation, ha: HessianAware | HessianAwareD | None =
             {
                 "moment": m.moment,
                 "eta_power": m.eta_power,
-                "coefficient": _series(me, m.coefficient).to_json() if m.eta_power else "0",
+                "coefficient": m.coefficient.to_json() if m.eta_power else "0",
             }
             for m in me.mismatch
         ]
@@ -56,10 +55,6 @@ def to_json_dict(me: ModifiedEquation, ha: HessianAware | HessianAwareD | None =
 
 def _basis(me: ModifiedEquation):  # noqa: ANN202 - a Basis
     return me.drift[0].basis
-
-
-def _series(me: ModifiedEquation, coefficient: Series | dict) -> Series:
-    return coefficient if isinstance(coefficient, Series) else Series(_basis(me), coefficient)
 
 
 def _title(me: ModifiedEquation) -> str:
@@ -91,7 +86,7 @@ def _text(me: ModifiedEquation, ha: HessianAware | HessianAwareD | None) -> str:
             if m.eta_power is None:
                 lines.append(f"  moment {m.moment}: agree through eta^{me.checked_through}")
             else:
-                coefficient = _series(me, m.coefficient).text()
+                coefficient = m.coefficient.text()
                 lines.append(f"  moment {m.moment}: eta^{m.eta_power}: {coefficient}")
     if ha is not None:
         lines += ["", "Hessian-aware selection:"]
@@ -122,7 +117,7 @@ def _latex_lines(
             else:
                 rows.append(
                     rf"n = {m.moment}:&\ \eta^{{{m.eta_power}}}"
-                    rf"\big({_series(me, m.coefficient).latex()}\big)"
+                    rf"\big({m.coefficient.latex()}\big)"
                 )
         sections.append(("Mismatch of one-step moments (SDE minus SGD)", rows))
     if ha is not None:

@@ -11,49 +11,18 @@ and one line in :data:`ANSATZE`.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from symsme.derive.ansatz.base import Ansatz, MomentExpansion
+from symsme.derive.ansatz.sde import GaussianSDE
+from symsme.validate import check_choice
 
 __all__ = ["Ansatz", "MomentExpansion", "ANSATZE", "get_ansatz"]
 
+_REGISTRY: dict[str, Ansatz] = {"sde": GaussianSDE()}
 
-class MomentExpansion(Protocol):
-    """The coefficients of one one-step moment of an ansatz."""
-
-    def coefficient(self, N: int, *, skip_first: bool = False) -> dict:
-        r""":math:`[\eta^N]` of the moment; ``skip_first`` leaves out the part where the newest
-        unknown coefficient enters alone."""
-        ...
-
-
-class Ansatz(Protocol):
-    """A family of models with unknown coefficients, matched moment by moment."""
-
-    name: str
-    families: tuple[tuple[str, int], ...]
-    """``(family name, moment index)`` in the order they are solved at each order ``k``."""
-
-    def expansion(
-        self,
-        algebra: Any,
-        n: int,
-        coefficients: dict[str, list[dict]],
-        max_power: int,
-        *,
-        truncated: bool = False,
-    ) -> MomentExpansion:
-        """The n-th one-step moment through :math:`\\eta^{max\\_power}`; coefficients beyond the
-        lists are unknown (an error to use) unless ``truncated`` (then zero)."""
-        ...
-
-
-ANSATZE: tuple[str, ...] = ("sde",)
+ANSATZE: tuple[str, ...] = tuple(_REGISTRY)
 """Names of the registered ansatze."""
 
 
 def get_ansatz(name: str) -> Ansatz:
     """The registered ansatz called ``name`` (a :class:`~symsme.errors.SymsmeError` if none)."""
-    from symsme.derive.ansatz.sde import GaussianSDE
-    from symsme.validate import check_choice
-
-    registry: dict[str, Ansatz] = {"sde": GaussianSDE()}
-    return registry[check_choice(name, ANSATZE, "ansatz")]
+    return _REGISTRY[check_choice(name, ANSATZE, "ansatz")]

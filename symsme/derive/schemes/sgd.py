@@ -18,7 +18,7 @@ where :math:`\mathbb E\,G^{\otimes n}` comes from the cumulants by the moment-cu
 
 from __future__ import annotations
 
-from symsme.derive.schemes import GradientAlgebra
+from symsme.derive.schemes.base import GradientAlgebra
 from symsme.errors import MomentsError, NoiseModelError
 from symsme.validate import check_integer
 
