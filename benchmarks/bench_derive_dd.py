@@ -37,13 +37,13 @@ def main() -> None:
     print(f"{'K':>2} {'time [s]':>9} {'x import sympy':>15}")
     for K in range(1, args.max_order + 1):
         code = (
-            "from symsme.matching import modified_equation; "
+            "from symsme.derive import modified_equation; "
             f"modified_equation({K}, dim='d', cache=False)"
         )
         t = wall_time(code, args.repeat)
         print(f"{K:>2} {t:>9.3f} {t / sympy_time:>15.2f}")
 
-    from symsme.matching import modified_equation
+    from symsme.derive import modified_equation
 
     me = modified_equation(args.max_order, dim="d", cache=False)
     print("distinct terms:")

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from symsme.numeric.models import numeric_model
+from symsme.models import sde_model
 from symsme.problems import Problem
 
 
@@ -59,7 +59,7 @@ def main() -> None:
     t_jets = best_of(3, lambda: problem.jets(points, 2, 0))
     print(f"jets grad f, Hessian, Sigma at {n} points (d = {d}): {t_jets:8.3f} s")
 
-    model = numeric_model(problem, "ha-sme", eta)
+    model = sde_model(problem, "ha-sme", eta)
     t_eval = best_of(3, lambda: model.from_jets(jets))
     t_total = best_of(3, lambda: model.drift_diffusion(points))
     print(f"HA-SME drift + diffusion from jets:       {t_eval:8.3f} s   (target < 1 s)")
@@ -67,7 +67,7 @@ def main() -> None:
     t_drift = best_of(3, lambda: model.from_jets(jets, diffusion=False))
     print(f"HA-SME drift only from jets:              {t_drift:8.3f} s")
     for name in ("sgf", "sme2"):
-        other = numeric_model(problem, name, eta)
+        other = sde_model(problem, name, eta)
         t_other = best_of(3, lambda other=other: other.from_jets(jets))
         print(f"{name.upper():6s} drift + diffusion from jets:       {t_other:8.3f} s")
     lam_max = np.linalg.eigvalsh(jets.hessian)[:, -1].max()

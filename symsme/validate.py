@@ -9,14 +9,15 @@ integers (never ``bool`` or floats).  Arrays, points and backends are checked by
 from __future__ import annotations
 
 from fractions import Fraction
-from numbers import Real
-from typing import Any
-
-import mpmath
-import numpy as np
-import sympy as sp
+from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any
 
 from symsme.errors import DimensionError, MomentsError, OrderError, StepSizeError, SymsmeError
+
+if TYPE_CHECKING:
+    import sympy as sp
+
+# numpy, sympy and mpmath are imported where they are needed: `symsme derive` never loads them.
 
 __all__ = [
     "check_choice",
@@ -37,7 +38,7 @@ def check_integer(
     error: type[SymsmeError] = SymsmeError,
 ) -> int:
     """``value`` as an ``int`` if it is a (numpy) integer ``>= minimum``, else raise ``error``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    if isinstance(value, bool) or not isinstance(value, Integral):
         bound = "" if minimum is None else f" >= {minimum}"
         raise error(f"{name} must be an integer{bound}, got {value!r}")
     if minimum is not None and value < minimum:
@@ -64,7 +65,7 @@ def check_dim(dim: Any) -> int | str:
     """
     if isinstance(dim, str) and dim == "d":
         return "d"
-    if not isinstance(dim, bool) and isinstance(dim, (int, np.integer)) and dim >= 1:
+    if not isinstance(dim, bool) and isinstance(dim, Integral) and int(dim) >= 1:
         return 1 if dim == 1 else "d"
     raise DimensionError(f"dimension must be 1, an integer >= 2 or 'd', got {dim!r}")
 
@@ -87,6 +88,10 @@ def check_step_size(eta: Any) -> sp.Number:
     StepSizeError
         If :math:`\eta` is not a finite real number :math:`> 0` (the message names it).
     """
+    import mpmath
+    import numpy as np
+    import sympy as sp
+
     if isinstance(eta, bool) or not isinstance(
         eta, (Real, Fraction, np.number, mpmath.mpf, sp.Number)
     ):
@@ -106,6 +111,9 @@ def check_step_size(eta: Any) -> sp.Number:
 
 def format_number(value: Any) -> str:
     """Format an exact or floating number for a message (rationals stay exact)."""
+    import mpmath
+    import sympy as sp
+
     if isinstance(value, (sp.Rational, int, Fraction)):
         return str(value)
     if isinstance(value, mpmath.mpf):

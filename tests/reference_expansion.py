@@ -5,7 +5,7 @@ derivation.  It imports nothing from :mod:`symsme`: everything is done directly 
 expressions in explicit coordinates (``sympy.expand`` only, never ``simplify``).  It is slow by
 design; clarity wins over speed.
 
-Model (see ``DESIGN.md``).  SGD: :math:`x_1 = x - \eta G`, :math:`\mathbb E G = \nabla f`,
+Model (see ``symsme/DESIGN.md``).  SGD: :math:`x_1 = x - \eta G`, :math:`\mathbb E G = \nabla f`,
 :math:`\operatorname{Cov} G = \Sigma`.  SDE ansatz
 :math:`dX = b(X)\,dt + (\eta D(X))^{1/2} dW` with :math:`b = \sum_k \eta^k b_k`,
 :math:`D = \sum_k \eta^k D_k`, generator

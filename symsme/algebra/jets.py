@@ -390,6 +390,10 @@ class JetBasis:
     def json(self, terms: Mapping[Any, Fraction]) -> str:
         return poly_to_str(dict(terms))
 
+    def is_hessian_aware(self, key: Any) -> bool:
+        """Monomials in :math:`g_0, g_1, s_0` only (:func:`is_hessian_aware_monomial`)."""
+        return is_hessian_aware_monomial(key)
+
     def evaluate(self, terms: Mapping[Any, Fraction], jets: Mapping[tuple[str, int], Any]) -> Any:
         """Sum of coefficient times product of jet values (float, or exact in object arrays)."""
         import numpy as np

@@ -37,6 +37,10 @@ class Basis(Protocol):
 
     def json(self, terms: Mapping[Any, Fraction]) -> Any: ...
 
+    def is_hessian_aware(self, key: Any) -> bool:
+        """Is the term one that survives for a quadratic loss with constant noise?"""
+        ...
+
     def evaluate(self, terms: Mapping[Any, Fraction], jets: Mapping[tuple[str, int], Any]) -> Any:
         """Value at points from derivative tensors ``jets[("f", j)]``, ``jets[("S", j)]``."""
         ...

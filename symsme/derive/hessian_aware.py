@@ -36,9 +36,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
 
-from symsme.algebra.jets import G, S, is_hessian_aware_monomial
+from symsme.algebra.jets import G, S
 from symsme.algebra.series import Series
 from symsme.derive.matching import ModifiedEquation
 from symsme.errors import SymsmeError
@@ -106,16 +105,7 @@ def hessian_aware_projection(
     :math:`g_0, g_1, s_0` (1-D), :math:`H^a g` and :math:`H^a\Sigma H^b` (coordinate-free)."""
     if not isinstance(me, ModifiedEquation):
         raise SymsmeError(f"expected a ModifiedEquation from modified_equation(), got {me!r:.80}")
-    if me.dim != 1:
-        from symsme.algebra.contractions import hessian_aware_exponents
-
-        def keep(key: Any) -> bool:
-            return hessian_aware_exponents(key) is not None
-    else:
-
-        def keep(key: Any) -> bool:
-            return is_hessian_aware_monomial(key)
-
+    keep = me.drift[0].basis.is_hessian_aware
     return tuple(b.select(keep) for b in me.drift), tuple(D.select(keep) for D in me.diffusion)
 
 

@@ -170,8 +170,8 @@ def modified_equation(
     through: int | None = None,
     cache: bool = True,
     progress: bool | None = None,
-    scheme: str = "sgd",
-    ansatz: str = "sde",
+    scheme: str | Scheme = "sgd",
+    ansatz: str | Ansatz = "sde",
 ) -> ModifiedEquation:
     r"""Derive the stochastic modified equation of SGD through :math:`\eta^{K}`, ``K = order``.
 
@@ -182,7 +182,9 @@ def modified_equation(
     compared through :math:`\eta^{\text{through}}` (default :math:`\max(K+3, M+1)`).
     ``noise`` is ``"gaussian"`` or ``"general"`` (cumulants ``k3_0, k4_0, ...``; it only
     affects the mismatch report).  ``scheme`` and ``ansatz`` name the registered discrete
-    algorithm (:mod:`symsme.derive.schemes`) and model family (:mod:`symsme.derive.ansatz`).
+    algorithm (:mod:`symsme.derive.schemes`) and model family (:mod:`symsme.derive.ansatz`), or
+    are objects implementing those protocols (then nothing is cached: a name need not identify
+    an unregistered object).
     Results are cached on disk (:mod:`symsme.derive.cache`) unless ``cache=False``;
     ``progress`` shows a bar (default: when stderr is a terminal).
 
@@ -198,8 +200,10 @@ def modified_equation(
         )
     moments = check_moments(moments)
     dim = check_dim(dim)
-    the_scheme = get_scheme(scheme)
-    the_ansatz = get_ansatz(ansatz)
+    registered = isinstance(scheme, str) and isinstance(ansatz, str)
+    the_scheme = get_scheme(scheme) if isinstance(scheme, str) else scheme
+    the_ansatz = get_ansatz(ansatz) if isinstance(ansatz, str) else ansatz
+    cache = cache and registered
     if moments is not None:
         if through is None:
             through = max(order + 3, moments + 1)
@@ -210,7 +214,17 @@ def modified_equation(
     else:
         through = None
 
-    key = ("modified_equation", dim, order, noise, sigma, moments, through, scheme, ansatz)
+    key = (
+        "modified_equation",
+        dim,
+        order,
+        noise,
+        sigma,
+        moments,
+        through,
+        the_scheme.name,
+        the_ansatz.name,
+    )
     if cache:
         hit = cache_load(key)
         if isinstance(hit, ModifiedEquation):
@@ -240,8 +254,8 @@ def modified_equation(
         },
         mismatch=report,
         checked_through=through,
-        scheme=scheme,
-        ansatz=ansatz,
+        scheme=the_scheme.name,
+        ansatz=the_ansatz.name,
     )
     if cache:
         cache_store(key, result)

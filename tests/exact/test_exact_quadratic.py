@@ -1,6 +1,6 @@
 r"""HA-SME is exact in law on quadratics; SGF and SME-2 are not (symsme.exact.quadratic).
 
-Claim (Li, Shen, Zhang, He, arXiv 2405.18373; DESIGN.md): for f = x^T A x / 2 with constant
+Claim (Li, Shen, Zhang, He, arXiv 2405.18373; symsme/DESIGN.md): for f = x^T A x / 2 with constant
 noise covariance Sigma and eta lambda_max(A) < 1, the HA-SME Ornstein-Uhlenbeck process at
 t = k eta has exactly SGD's mean M^k x0 and covariance C_k (C_{k+1} = M C_k M^T + eta^2 Sigma).
 """

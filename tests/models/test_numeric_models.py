@@ -86,7 +86,8 @@ def test_hasme_noncommuting_matches_logm(d: int, seed: int, eta_lam_max: float) 
 def test_hasme_taylor_series_in_eta() -> None:
     r"""b = -g - (eta/2) H g - (eta^2/3) H^2 g - ..., and
     D = Sigma + (eta/2)(H S + S H) + eta^2 ((H^2 S + S H^2)/3 + H S H/6) + O(eta^3),
-    the series of psi(1 - u) = 1 + u/2 + u^2/3 and psi(m_i m_j) (DESIGN.md)."""
+    the series of psi(1 - u) = 1 + u/2 + u^2/3 and psi(m_i m_j)
+    (symsme/DESIGN.md, "The Hessian-aware selection")."""
     rng = np.random.default_rng(7)
     d = 3
     h = _spd(rng, d, np.array([-1.0, 0.5, 2.0]))

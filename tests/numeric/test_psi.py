@@ -127,7 +127,7 @@ def test_sympy_function() -> None:
     assert Psi(1) == 1 and PsiShifted(0) == 1
     assert Psi(w).rewrite(sp.log) == sp.log(w) / (w - 1)
     assert Psi(w).rewrite(PsiShifted) == PsiShifted(w - 1)
-    # Taylor series quoted in DESIGN.md: psi(1 - u) = 1 + u/2 + u^2/3 + ..., and
+    # Taylor series quoted in symsme/DESIGN.md: psi(1 - u) = 1 + u/2 + u^2/3 + ..., and
     # psi((1 - u)^2) = 1 + u + (5/6) u^2 + ...
     u = eta * g1
     series = sp.series(Psi(1 - u), eta, 0, 4).removeO()

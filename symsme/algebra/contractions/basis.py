@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
+from symsme.algebra.contractions.classify import hessian_aware_exponents
 from symsme.algebra.contractions.evaluate import evaluate
 from symsme.algebra.contractions.printing import to_json, to_latex, to_text
 
@@ -31,6 +32,10 @@ class ContractionBasis:
 
     def json(self, terms: Mapping[Any, Fraction]) -> list[dict]:
         return to_json(terms)
+
+    def is_hessian_aware(self, key: Any) -> bool:
+        r""":math:`H^a g` or :math:`H^a\Sigma H^b` (:func:`hessian_aware_exponents`)."""
+        return hessian_aware_exponents(key) is not None
 
     def evaluate(self, terms: Mapping[Any, Fraction], jets: Mapping[tuple[str, int], Any]) -> Any:
         return evaluate(terms, jets)
