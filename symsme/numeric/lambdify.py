@@ -34,7 +34,7 @@ from symsme.errors import ExpressionError, HessianConditionError, NonFiniteError
 from symsme.expressions import check_expression, parse_expression, parse_text
 from symsme.numeric.backend import Backend, BackendName, get_backend
 from symsme.numeric.psi import Psi, PsiShifted
-from symsme.validate import check_step_size, format_number
+from symsme.validate import check_integer, check_step_size, format_number
 
 __all__ = [
     "Lambdified1D",
@@ -318,8 +318,7 @@ def lambdify_1d(
         sources["s"] = check_expression(_as_scalar_sigma(parsed), sigma, {name: x}, "Sigma")
     kappas = {}
     for n, kappa in (cumulants or {}).items():
-        if isinstance(n, bool) or not isinstance(n, int) or n < 3:
-            raise ExpressionError(f"cumulant order must be an integer >= 3, got {n!r}")
+        n = check_integer(n, "cumulant order", 3, error=ExpressionError)
         kappas[n] = parse_expression(kappa, [x], what=f"cumulant kappa_{n}")
 
     eta_symbol = sp.Symbol("eta")
