@@ -10,8 +10,8 @@ import sympy as sp
 
 from symsme.errors import OrderError, SymsmeError
 from symsme.exact.quadratic import diffusion_matrix, drift_matrix, ou_law, sgd_law
-from symsme.models import MODELS, get_model, sde_model
 from symsme.models import _REGISTRY as REGISTRY
+from symsme.models import MODELS, get_model, sde_model
 from symsme.models.sgf import SGF
 from symsme.problems import Problem
 

@@ -41,9 +41,9 @@ def test_precision_is_a_context():
         assert abs(third * 3 - 1) < mpmath.mpf(10) ** -48  # computed at 50 digits
 
 
-symmetric = st.lists(
-    st.floats(-3, 3, allow_nan=False), min_size=6, max_size=6
-).map(lambda v: np.array([[v[0], v[1], v[2]], [v[1], v[3], v[4]], [v[2], v[4], v[5]]]))
+symmetric = st.lists(st.floats(-3, 3, allow_nan=False), min_size=6, max_size=6).map(
+    lambda v: np.array([[v[0], v[1], v[2]], [v[1], v[3], v[4]], [v[2], v[4], v[5]]])
+)
 
 
 @given(symmetric)
