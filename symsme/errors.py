@@ -18,6 +18,8 @@ __all__ = [
     "ShapeError",
     "NonFiniteError",
     "DimensionError",
+    "CacheSettingError",
+    "LimitError",
 ]
 
 
@@ -70,3 +72,12 @@ class NonFiniteError(SymsmeError):
 
 class DimensionError(SymsmeError):
     """A dimension that is neither 1, an integer >= 2, nor ``"d"`` (coordinate-free)."""
+
+
+class CacheSettingError(SymsmeError):
+    """An environment setting of the cache (``SYMSME_CACHE``) that symsme does not know."""
+
+
+class LimitError(SymsmeError):
+    """A request beyond a documented limit on work (order, moments, precision, exponents);
+    the message names the limit and how to lift it where that is possible."""

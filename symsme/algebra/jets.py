@@ -394,6 +394,19 @@ class JetBasis:
         """Monomials in :math:`g_0, g_1, s_0` only (:func:`is_hessian_aware_monomial`)."""
         return is_hessian_aware_monomial(key)
 
+    def encode_key(self, key: Any) -> list[int]:
+        return list(key)
+
+    def decode_key(self, data: Any) -> tuple[int, ...]:
+        if not isinstance(data, list) or len(data) > 4096:
+            raise TypeError("a jet monomial is a list of variable ids")
+        if not all(type(v) is int and 0 <= v < STRIDE * 4096 for v in data):
+            raise ValueError("a jet variable id is an int in range")
+        key = tuple(data)
+        if list(key) != sorted(key) or any(v % STRIDE > 1 and v >= STRIDE for v in key):
+            raise ValueError("not a canonical jet monomial")
+        return key
+
     def evaluate(self, terms: Mapping[Any, Fraction], jets: Mapping[tuple[str, int], Any]) -> Any:
         """Sum of coefficient times product of jet values (float, or exact in object arrays)."""
         import numpy as np

@@ -12,6 +12,7 @@ with no zero values; it compares equal to a plain ``dict`` with the same items.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from fractions import Fraction
 from typing import Any, Protocol
@@ -39,6 +40,15 @@ class Basis(Protocol):
 
     def is_hessian_aware(self, key: Any) -> bool:
         """Is the term one that survives for a quadratic loss with constant noise?"""
+        ...
+
+    def encode_key(self, key: Any) -> Any:
+        """A term's key as JSON (nested lists of ints)."""
+        ...
+
+    def decode_key(self, data: Any) -> Any:
+        """The key of :meth:`encode_key`, checked to be a valid canonical key of this basis
+        (``ValueError``/``TypeError`` otherwise)."""
         ...
 
     def evaluate(self, terms: Mapping[Any, Fraction], jets: Mapping[tuple[str, int], Any]) -> Any:
@@ -88,6 +98,29 @@ class Series(Mapping[Any, Fraction]):
         """Evaluate at points, given the derivative tensors (see :meth:`Basis.evaluate`)."""
         return self.basis.evaluate(self._terms, jets)
 
+    def to_data(self) -> list[list[Any]]:
+        """Plain JSON data ``[[key, "p/q"], ...]`` read back by :meth:`from_data`, in the order
+        of the terms (so that evaluation sums in the same order, to the last bit)."""
+        return [[self.basis.encode_key(k), str(c)] for k, c in self._terms.items()]
+
+    @classmethod
+    def from_data(cls, basis: Basis, data: Any) -> Series:
+        """The series of :meth:`to_data`, every key and coefficient checked (``ValueError`` or
+        ``TypeError`` for anything else, e.g. a damaged cache entry)."""
+        if not isinstance(data, list):
+            raise TypeError("a series is a list of [key, coefficient] pairs")
+        terms: dict[Any, Fraction] = {}
+        for item in data:
+            if not isinstance(item, list) or len(item) != 2:
+                raise TypeError("a term is a [key, coefficient] pair")
+            key = basis.decode_key(item[0])
+            if key in terms:
+                raise ValueError("repeated term")
+            terms[key] = _rational(item[1])
+        if any(not c for c in terms.values()):
+            raise ValueError("zero coefficient stored")
+        return cls(basis, terms)
+
     def select(self, keep: Any) -> Series:
         """The series of the terms whose key satisfies ``keep(key)``."""
         return Series(self.basis, {k: c for k, c in self._terms.items() if keep(k)})
@@ -103,3 +136,16 @@ class Series(Mapping[Any, Fraction]):
 
     def __sub__(self, other: Mapping[Any, Any]) -> Series:
         return self + {k: -c for k, c in other.items()}
+
+
+_RATIONAL = re.compile(r"-?(0|[1-9][0-9]{0,3999})(/[1-9][0-9]{0,3999})?")
+
+
+def _rational(text: Any) -> Fraction:
+    """``"p/q"`` as a Fraction, refusing anything else (and numbers of over 4000 digits)."""
+    if not isinstance(text, str) or not _RATIONAL.fullmatch(text):
+        raise ValueError("a coefficient is a string 'p/q'")
+    value = Fraction(text)
+    if str(value) != text:
+        raise ValueError("a coefficient is not in lowest terms")
+    return value

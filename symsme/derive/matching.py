@@ -214,7 +214,7 @@ def modified_equation(
     else:
         through = None
 
-    key = (
+    key = [
         "modified_equation",
         dim,
         order,
@@ -224,13 +224,13 @@ def modified_equation(
         through,
         the_scheme.name,
         the_ansatz.name,
-    )
+    ]
+    algebra = term_algebra(dim, sigma)
     if cache:
-        hit = cache_load(key)
-        if isinstance(hit, ModifiedEquation):
+        hit = cache_load(key, lambda data: _from_data(data, key, algebra, the_ansatz))
+        if hit is not None:
             return hit
 
-    algebra = term_algebra(dim, sigma)
     bar = _progress(order + 1 + (moments or 0), progress, f"derive order {order}")
     try:
         coefficients = _solve(the_ansatz, the_scheme, algebra, order, noise, bar)
@@ -258,5 +258,63 @@ def modified_equation(
         ansatz=the_ansatz.name,
     )
     if cache:
-        cache_store(key, result)
+        cache_store(key, _to_data(result))
     return result
+
+
+def _to_data(me: ModifiedEquation) -> dict[str, Any]:
+    """``me`` as plain JSON data (the cache's value; read back by :func:`_from_data`)."""
+    mismatch = None
+    if me.mismatch is not None:
+        mismatch = [[m.moment, m.eta_power, m.coefficient.to_data()] for m in me.mismatch]
+    return {
+        "coefficients": {
+            name: [s.to_data() for s in series] for name, series in me.coefficients.items()
+        },
+        "mismatch": mismatch,
+    }
+
+
+def _from_data(data: Any, key: list, algebra: Any, ansatz: Ansatz) -> ModifiedEquation:
+    """The derivation stored by :func:`_to_data` for the request ``key``, every part checked
+    (``ValueError``/``TypeError``/``KeyError`` for anything that does not fit)."""
+    _, dim, order, noise, sigma, moments, through, scheme_name, ansatz_name = key
+    if not isinstance(data, dict) or set(data) != {"coefficients", "mismatch"}:
+        raise ValueError("not a stored derivation")
+    stored = data["coefficients"]
+    names = [name for name, _ in ansatz.families]
+    if not isinstance(stored, dict) or sorted(stored) != sorted(names):
+        raise ValueError("coefficient families differ")
+    coefficients = {}
+    for name in names:
+        series = stored[name]
+        if not isinstance(series, list) or len(series) != order + 1:
+            raise ValueError("wrong number of coefficients")
+        coefficients[name] = tuple(Series.from_data(algebra.basis, s) for s in series)
+    report = None
+    if moments is not None:
+        rows = data["mismatch"]
+        if not isinstance(rows, list) or len(rows) != moments:
+            raise ValueError("wrong mismatch report")
+        report = []
+        for n, row in enumerate(rows, start=1):
+            moment, power, coefficient = row
+            if moment != n or not (power is None or (type(power) is int and 1 <= power <= through)):
+                raise ValueError("wrong mismatch row")
+            series = Series.from_data(algebra.basis, coefficient)
+            if (power is None) != (not series):
+                raise ValueError("wrong mismatch row")
+            report.append(Mismatch(n, power, series))
+    elif data["mismatch"] is not None:
+        raise ValueError("unexpected mismatch report")
+    return ModifiedEquation(
+        dim=dim,
+        order=order,
+        noise=noise,
+        sigma=sigma,
+        coefficients=coefficients,
+        mismatch=None if report is None else tuple(report),
+        checked_through=through,
+        scheme=scheme_name,
+        ansatz=ansatz_name,
+    )

@@ -8,6 +8,7 @@ from typing import Any
 
 from symsme.algebra.contractions.classify import hessian_aware_exponents
 from symsme.algebra.contractions.evaluate import evaluate
+from symsme.algebra.contractions.graphs import Key, canonical_key, check_key, decode
 from symsme.algebra.contractions.printing import to_json, to_latex, to_text
 
 __all__ = ["CONTRACTIONS", "ContractionBasis"]
@@ -32,6 +33,31 @@ class ContractionBasis:
 
     def json(self, terms: Mapping[Any, Fraction]) -> list[dict]:
         return to_json(terms)
+
+    def encode_key(self, key: Any) -> list[list[int]]:
+        return [list(part) for part in key]
+
+    def decode_key(self, data: Any) -> Key:
+        """A canonical key, checked: every leg used once and the key its own canonical form."""
+        if not isinstance(data, list) or len(data) != 3:
+            raise TypeError("a contraction key is [types, edges, free]")
+        if not all(isinstance(part, list) and len(part) <= 512 for part in data):
+            raise TypeError("a contraction key is three lists of ints")
+        if not all(type(v) is int for part in data for v in part):
+            raise TypeError("a contraction key is three lists of ints")
+        types, edges, free = data
+        if len(types) > 128 or any(v < 0 or v >= 4 * 256 for v in types):
+            raise ValueError("node types out of range")
+        key: Key = (tuple(types), tuple(edges), tuple(free))
+        try:
+            check_key(key)
+            _, pairs, _ = decode(key)
+            canonical = canonical_key(key[0], pairs, key[2])
+        except (IndexError, KeyError) as exc:
+            raise ValueError(f"malformed contraction key: {exc}") from None
+        if canonical != key:
+            raise ValueError("not a canonical contraction key")
+        return key
 
     def is_hessian_aware(self, key: Any) -> bool:
         r""":math:`H^a g` or :math:`H^a\Sigma H^b` (:func:`hessian_aware_exponents`)."""
