@@ -11,10 +11,12 @@ With :math:`g = \nabla f`, :math:`H = \nabla^2 f = V\operatorname{diag}(\lambda)
     \quad (\operatorname{vec} D = \psi(M\otimes M)\operatorname{vec}\Sigma),
 
 the closed form that the derive stage identifies from the series it derives
-(:mod:`symsme.derive.hessian_aware`).  :math:`\psi` is evaluated as
-:math:`\operatorname{log1p}(\delta)/\delta` at :math:`\delta_i = -\eta\lambda_i` and
-:math:`\delta_{ij} = m_i m_j - 1 = -\eta(\lambda_i + \lambda_j) + \eta^2\lambda_i\lambda_j`,
-formed without cancellation.  Condition, checked at every point:
+(:mod:`symsme.derive.hessian_aware`).  :math:`\psi(m_i)` is evaluated as
+:math:`\operatorname{log1p}(\delta_i)/\delta_i`, :math:`\delta_i = -\eta\lambda_i`, and
+:math:`\psi(m_i m_j)` by :func:`~symsme.numeric.psi.psi_product` from
+:math:`u_i = \eta\lambda_i`, :math:`u_j` (no argument is ever formed as a difference of
+numbers near 1), so float64 keeps its accuracy up to :math:`\eta\lambda_{\max} \to 1`.
+Condition, checked at every point:
 :math:`\eta\lambda_{\max}(H) < 1` (:math:`M` positive definite), else
 :class:`~symsme.errors.HessianConditionError` naming :math:`\eta\lambda_{\max}`,
 :math:`\lambda_{\max}` and the point.  :math:`D` need not be PSD when :math:`H` and
@@ -112,9 +114,9 @@ def hasme_closed_form(
     diffusion = None
     if sigma is not None:
         s_rot = bk.matmul(bk.matmul(vt, bk.asarray(sigma, "Sigma")), v)
-        delta = u[..., :, None] * u[..., None, :] - (u[..., :, None] + u[..., None, :])
-        d_matrix = bk.matmul(bk.matmul(v, s_rot * bk.psi_shifted(delta)), vt)
-        d_matrix = (d_matrix + _swap(d_matrix)) / 2
+        weights = bk.psi_product(u[..., :, None], u[..., None, :])
+        d_matrix = bk.matmul(bk.matmul(v, s_rot * weights), vt)
+        d_matrix = d_matrix / 2 + _swap(d_matrix) / 2  # no overflow for entries near 1e308
         diffusion = enforce_psd(d_matrix, psd, psd_rtol, "HA-SME", pts, bk)
     return drift, diffusion
 

@@ -26,7 +26,14 @@ import numpy as np
 import sympy as sp
 
 from symsme.errors import NonFiniteError, ShapeError, SymsmeError
-from symsme.numeric.psi import mp_psi, mp_psi_shifted, psi, psi_shifted
+from symsme.numeric.psi import (
+    mp_psi,
+    mp_psi_product,
+    mp_psi_shifted,
+    psi,
+    psi_product,
+    psi_shifted,
+)
 from symsme.validate import check_integer
 
 __all__ = ["Backend", "BackendName", "MpmathBackend", "NumpyBackend", "get_backend"]
@@ -94,6 +101,11 @@ class Backend:
 
     def psi_shifted(self, delta: np.ndarray) -> np.ndarray:
         r""":math:`\psi(1 + \delta)` elementwise."""
+        raise NotImplementedError
+
+    def psi_product(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        r""":math:`\psi((1 - u)(1 - v))` elementwise, broadcast
+        (:func:`~symsme.numeric.psi.psi_product`)."""
         raise NotImplementedError
 
     def exp(self, a: np.ndarray) -> np.ndarray:
@@ -172,6 +184,9 @@ class NumpyBackend(Backend):
 
     def psi_shifted(self, delta: np.ndarray) -> np.ndarray:
         return psi_shifted(delta)
+
+    def psi_product(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        return psi_product(u, v)
 
     def exp(self, a: np.ndarray) -> np.ndarray:
         return np.exp(a)
@@ -303,6 +318,9 @@ class MpmathBackend(Backend):
 
     def psi_shifted(self, delta: np.ndarray) -> np.ndarray:
         return np.vectorize(mp_psi_shifted, otypes=[object])(delta)
+
+    def psi_product(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        return np.vectorize(mp_psi_product, otypes=[object])(u, v)
 
     def exp(self, a: np.ndarray) -> np.ndarray:
         return np.vectorize(mpmath.exp, otypes=[object])(a)

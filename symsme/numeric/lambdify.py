@@ -69,18 +69,31 @@ def jet_symbol(symbol: sp.Symbol) -> tuple[str, int, int] | None:
 
 
 def stabilise_psi(expr: sp.Expr) -> sp.Expr:
-    r"""Rewrite every :math:`\psi(w)` as :math:`\psi_{\rm shifted}(\delta)`, :math:`\delta = w - 1`.
+    r"""Rewrite every :math:`\psi(w)` so that no argument is a difference of numbers near 1.
 
-    :math:`\delta` is simplified exactly (expanded and factored), so that e.g.
-    :math:`\psi((1 - \eta g_1)^2)` becomes ``PsiShifted(eta*g1*(eta*g1 - 2))``: evaluated in
-    floating point this has no cancellation, unlike forming :math:`w` first.
+    :math:`\psi(w) \to \psi_{\rm shifted}(\delta)`, :math:`\delta = w - 1` simplified exactly
+    (expanded and factored), and for a power :math:`w = m^n` (HA-SME's :math:`\psi(m^2)`)
+
+    .. math::
+
+        \psi(m^n) = \frac{n \log m}{m^n - 1}
+                  = \psi_{\rm shifted}(m - 1)\,\frac{n}{1 + m + \dots + m^{n-1}},
+
+    which stays accurate as :math:`m \to 0` (:math:`\eta f'' \to 1`), where :math:`m^2 - 1`
+    would lose the digits of :math:`m^2`.
     """
 
-    def shifted(w: sp.Expr) -> sp.Expr:
-        delta = sp.expand(w - 1)
+    def delta(w: sp.Expr) -> sp.Expr:
+        d = sp.expand(w - 1)
         with contextlib.suppress(sp.PolynomialError, NotImplementedError, ValueError):
-            delta = sp.factor(delta)
-        return PsiShifted(delta)
+            d = sp.factor(d)
+        return d
+
+    def shifted(w: sp.Expr) -> sp.Expr:
+        if w.is_Pow and w.exp.is_Integer and w.exp > 1 and w.base.free_symbols:
+            m, n = w.base, int(w.exp)
+            return PsiShifted(delta(m)) * n / sp.Add(*[m**k for k in range(n)])
+        return PsiShifted(delta(w))
 
     return expr.replace(Psi, shifted)
 

@@ -306,3 +306,19 @@ def test_me_hook_sums_the_given_terms(problem2: Problem) -> None:
     np.testing.assert_allclose(me.diffusion(pts), sme2.diffusion(pts), rtol=1e-15)
     with pytest.raises(OrderError):
         sde_model(problem2, "me", 0.1, terms=([b0], [d0]), order=1)
+
+
+@pytest.mark.parametrize("gap", [1e-6, 1e-8, 1e-10])
+def test_hasme_keeps_its_digits_as_eta_lambda_max_tends_to_one(gap: float) -> None:
+    """H with exact eigenvalues (diagonal), eta*lambda_max = 1 - gap, non-commuting Sigma: the
+    float64 diffusion agrees with 50-digit mpmath to ~1e-15 relative (the old argument
+    u^2 - 2u lost 8e-7 at gap 1e-6 and 2.8e-3 at 1e-8)."""
+    eta = 0.5
+    h = np.diag([(1 - gap) / eta, 0.7, -0.4])
+    sigma = np.array([[1.0, 0.2, 0.1], [0.2, 0.5, 0.05], [0.1, 0.05, 0.3]])
+    _, d64 = hasme_closed_form(None, h, sigma, eta, psd="ignore")
+    with mpmath.workdps(50):
+        _, d50 = hasme_closed_form(None, h, sigma, eta, psd="ignore", backend="mpmath")
+        ref = np.array(d50.tolist(), dtype=object)
+        err = max(abs(d64[i, j] - ref[i, j]) / abs(ref[i, j]) for i in range(3) for j in range(3))
+    assert err < 1e-14

@@ -91,10 +91,23 @@ def test_hasme_closed_form_1d(x0: float, eta: sp.Rational) -> None:
 def test_stabilise_psi_forms_delta_without_cancellation() -> None:
     u = ETA * G[1]
     assert stabilise_psi(Psi(1 - u)) == PsiShifted(-u)
-    assert sp.expand(stabilise_psi(Psi((1 - u) ** 2)).args[0] - (u**2 - 2 * u)) == 0
+    # psi(m^2) = psi(m) * 2/(1 + m): no argument near 1 is formed as a difference
+    assert sp.simplify(stabilise_psi(Psi((1 - u) ** 2)) - PsiShifted(-u) * 2 / (2 - u)) == 0
     # At eta*f'' = 1e-13 the naive (1 - u)^2 - 1 loses ~3 digits; the shifted form keeps all.
     f = lambdify_1d(Psi((1 - ETA * G[1]) ** 2) * S[0], "x**2/2", "1", eta=1e-13)
     assert f(np.array([0.0]))[0] == pytest.approx(1 + 1e-13, rel=1e-16)
+
+
+@pytest.mark.parametrize("gap", [1e-4, 1e-6, 1e-8, 1e-10, 1e-12])
+def test_hasme_diffusion_keeps_its_digits_as_eta_f2_tends_to_one(gap: float) -> None:
+    """Relative error of psi((1 - eta f'')^2) at eta f'' = 1 - gap, float64 against 50-digit
+    mpmath: a few ulps (the argument u is exact; the old u^2 - 2u form lost 2.8e-3 at 1e-8)."""
+    eta = 1 - gap  # f = x^2/2: f'' = 1, so u = eta exactly
+    f = lambdify_1d(Psi((1 - ETA * G[1]) ** 2) * S[0], "x**2/2", "1", eta=eta)
+    with mpmath.workdps(50):
+        m = 1 - mpmath.mpf(eta)
+        exact = mpmath.log(m**2) / (m**2 - 1)
+        assert abs(f(np.array([0.0]))[0] - exact) / exact < 4e-16
 
 
 def test_shapes_and_constants() -> None:

@@ -148,3 +148,35 @@ def test_lambdify_uses_stable_versions() -> None:
     f = sp.lambdify(eta, Psi(1 - eta), modules=[{"Psi": psi}, "numpy"])
     assert f(np.array([0.0]))[0] == 1.0
     assert f(np.array([1e-12]))[0] == pytest.approx(1 + 0.5e-12, rel=1e-16)
+
+
+@pytest.mark.parametrize("gap", [1e-3, 1e-6, 1e-8, 1e-10, 1e-13])
+def test_psi_product_near_the_edge(gap: float) -> None:
+    """psi(m_u m_v) from u, v (exact floats) keeps its digits as u -> 1: relative error against
+    50-digit mpmath within a few ulps, where log1p(u v - u - v)/(u v - u - v) loses
+    digits like 1/m_u^2."""
+    from symsme.numeric.psi import mp_psi_product, psi_product
+
+    for v in (1 - gap, 0.5, 0.0, -3.0, 1 - 2 * gap):
+        u = 1 - gap
+        got = float(psi_product(u, v))
+        with mpmath.workdps(50):
+            w = (1 - mpmath.mpf(u)) * (1 - mpmath.mpf(v))
+            exact = mpmath.log(w) / (w - 1)
+            assert abs(got - exact) / exact < 8e-16
+            assert abs(mp_psi_product(u, v) - exact) / exact < mpmath.mpf(10) ** -45
+
+
+@settings(deadline=None, max_examples=200)
+@given(
+    st.floats(-50, 1 - 1e-15, allow_nan=False),
+    st.floats(-50, 1 - 1e-15, allow_nan=False),
+)
+def test_psi_product_against_mpmath(u: float, v: float) -> None:
+    """Budget: 200 examples over u, v in [-50, 1): float64 within 16 ulps of 40-digit mpmath."""
+    from symsme.numeric.psi import psi_product
+
+    with mpmath.workdps(40):
+        w = (1 - mpmath.mpf(u)) * (1 - mpmath.mpf(v))
+        exact = mpmath.mpf(1) if w == 1 else mpmath.log(w) / (w - 1)
+        assert abs(float(psi_product(u, v)) - exact) / exact < 16 * 2.0**-52
