@@ -10,6 +10,7 @@ Bad input prints one line on stderr and exits with status 2 (no traceback).
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -86,6 +87,9 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument("--format", default="text", help="text (default), markdown, latex or json")
     d.add_argument(
+        "--force", action="store_true", help="derive beyond the documented limits on work"
+    )
+    d.add_argument(
         "--no-cache", action="store_true", help="neither read nor write the on-disk cache"
     )
     prog = d.add_mutually_exclusive_group()
@@ -131,6 +135,11 @@ def _add_evaluate(sub) -> None:  # noqa: ANN001
         "--precision", type=_int_arg("--precision"), default=None, help="decimal digits: use mpmath"
     )
     e.add_argument("--format", default="text", help="text (default) or json")
+    e.add_argument(
+        "--force",
+        action="store_true",
+        help=f"beyond the limits on work (--precision {MAX_DIGITS}, --order of me)",
+    )
 
 
 def _derive(args: argparse.Namespace) -> str:
@@ -148,6 +157,7 @@ def _derive(args: argparse.Namespace) -> str:
         through=args.through,
         cache=not args.no_cache,
         progress=args.progress,
+        force=args.force,
     )
     ha = None
     if args.hessian_aware:
@@ -157,17 +167,37 @@ def _derive(args: argparse.Namespace) -> str:
     return render(me, args.format, ha)
 
 
-def _parse_eta(text: str):
+MAX_DIGITS = 10_000
+"""Largest ``--precision`` (decimal digits) without ``--force``."""
+MAX_EXPONENT = 10_000
+"""Largest decimal exponent accepted in ``--eta`` (``1e-10000`` .. ``1e10000``)."""
+
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,9})?|[+-]?\d+/\d+")
+
+
+def _quote(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def _parse_eta(text: str):  # noqa: ANN202 - Fraction
     from fractions import Fraction
 
     from symsme.errors import StepSizeError
 
+    text = text.strip()
+    match = _DECIMAL.fullmatch(text)
+    if match is None or len(text) > 1000:
+        raise StepSizeError(f"eta must be a finite number > 0, got --eta {_quote(text)}")
+    if match.group(2) and abs(int(match.group(2)[1:])) > MAX_EXPONENT:
+        raise StepSizeError(
+            f"--eta {_quote(text)} has an exponent beyond +-{MAX_EXPONENT}: not a usable step size"
+        )
     try:
-        value = Fraction(text.strip())
+        value = Fraction(text)
     except (ValueError, ZeroDivisionError):
-        raise StepSizeError(f"eta must be a finite number > 0, got --eta {text!r}") from None
+        raise StepSizeError(f"eta must be a finite number > 0, got --eta {_quote(text)}") from None
     if value <= 0:
-        raise StepSizeError(f"eta must be a finite number > 0, got --eta {text!r}")
+        raise StepSizeError(f"eta must be a finite number > 0, got --eta {_quote(text)}")
     return value
 
 
@@ -186,7 +216,7 @@ def _parse_point(text: str) -> list[str]:
 
 
 def _evaluate(args: argparse.Namespace) -> str:
-    from symsme.errors import ShapeError
+    from symsme.errors import LimitError, ShapeError, StepSizeError
     from symsme.models import sde_model
     from symsme.numeric.backend import Backend, MpmathBackend, NumpyBackend
     from symsme.problems import Problem
@@ -201,8 +231,18 @@ def _evaluate(args: argparse.Namespace) -> str:
     if args.precision is not None:
         if args.precision < 1:
             raise SymsmeError(f"--precision must be >= 1 decimal digits, got {args.precision}")
+        if args.precision > MAX_DIGITS and not args.force:
+            raise LimitError(
+                f"--precision {args.precision} is beyond the limit {MAX_DIGITS} digits; "
+                "pass --force to compute anyway"
+            )
         backend = MpmathBackend(dps=args.precision)
     else:
+        if not 2.0**-1074 <= eta <= float.fromhex("0x1.fffffffffffffp+1023"):
+            raise StepSizeError(
+                f"--eta {_quote(args.eta)} is outside float64's range; use --precision DIGITS "
+                "(mpmath)"
+            )
         backend = NumpyBackend()
     with backend.context():
         pts = backend.asarray(point, "--at")
@@ -211,7 +251,15 @@ def _evaluate(args: argparse.Namespace) -> str:
                 f"--at has {len(point)} coordinates but the loss has {problem.dim} variables "
                 f"({', '.join(v.name for v in problem.variables)})"
             )
-        model = sde_model(problem, args.model, eta, order=args.order, backend=backend, psd=args.psd)
+        model = sde_model(
+            problem,
+            args.model,
+            eta,
+            order=args.order,
+            backend=backend,
+            psd=args.psd,
+            force=args.force,
+        )
         drift, diffusion = model.drift_diffusion(pts)
         return render_evaluation(
             model=args.model,
@@ -239,11 +287,29 @@ def _derivations(args: argparse.Namespace) -> tuple[str, int]:
     return "".join(f"wrote {p}\n" for p in written), 0
 
 
+_VALUE_OPTIONS = ("--at", "--eta", "--x0")
+
+
+def _join_negative_values(argv: Sequence[str]) -> list[str]:
+    """``--at -1,0.2`` as ``--at=-1,0.2``: argparse would take ``-1,0.2`` for an option."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token in _VALUE_OPTIONS and i + 1 < len(argv) and argv[i + 1].startswith("-"):
+            out.append(f"{token}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``symsme`` console script; returns the exit status."""
     parser = _build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_join_negative_values(sys.argv[1:] if argv is None else argv))
         status = 0
         if args.command == "derive":
             out = _derive(args)

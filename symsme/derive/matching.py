@@ -39,7 +39,28 @@ from symsme.derive.schemes.sgd import check_noise
 from symsme.errors import NoiseModelError
 from symsme.validate import check_dim, check_integer, check_moments, check_order
 
-__all__ = ["Mismatch", "ModifiedEquation", "modified_equation", "term_algebra", "SIGMA_MODELS"]
+__all__ = [
+    "LIMITS",
+    "Mismatch",
+    "ModifiedEquation",
+    "SIGMA_MODELS",
+    "check_limits",
+    "modified_equation",
+    "term_algebra",
+]
+
+LIMITS: dict[str, dict[int | str, int]] = {
+    "order": {1: 12, "d": 7},
+    "moments": {1: 10, "d": 6},
+    "through": {1: 16, "d": 10},
+}
+"""Largest request served without ``force=True`` (``--force``), per dimension.  Measured on 2
+cores: 1-D order 10 takes about 5 s and each order about 2.3 times the last; coordinate-free
+order 6 about 4 s, each order about 5 times the last; the mismatch report grows with the
+Bell numbers of the moment index in d dimensions."""
+
+# Relative cost of one more order (for an honest progress rate and ETA).
+_GROWTH: dict[int | str, float] = {1: 2.3, "d": 5.0}
 
 SIGMA_MODELS = ("state", "constant")
 r"""``state``: :math:`\Sigma(x)` depends on the point; ``constant``: all its derivatives vanish."""
@@ -97,14 +118,61 @@ def term_algebra(dim: int | str, sigma: str = "state") -> Any:
     return ContractionAlgebra(sigma)
 
 
-def _progress(total: int, enabled: bool | None, desc: str) -> Any:
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
+def check_limits(dim: int | str, order: int, moments: int | None, through: int | None) -> None:
+    """Raise :class:`~symsme.errors.LimitError` for a request beyond :data:`LIMITS`."""
+    from symsme.errors import LimitError
 
-    return tqdm(total=total, desc=desc, leave=False, file=sys.stderr)
+    for name, value in (("order", order), ("moments", moments), ("through", through)):
+        limit = LIMITS[name][dim]
+        if value is not None and value > limit:
+            where = "1-D" if dim == 1 else "coordinate-free"
+            raise LimitError(
+                f"{name} {value} is beyond the {where} limit {limit} (the work grows about "
+                f"{_GROWTH[dim]}x per order); pass force=True (--force) to derive it anyway"
+            )
+
+
+class _Progress:
+    """A progress bar whose units are estimated work (each order costs ``growth`` times the
+    one before), so its rate and ETA are honest; shown on stderr when asked, or on a
+    terminal."""
+
+    def __init__(self, steps: list[float], enabled: bool | None, desc: str) -> None:
+        self.steps = steps
+        self.done = 0
+        self.bar = None
+        if enabled is None:
+            enabled = sys.stderr.isatty()
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(
+                total=round(sum(steps), 3),
+                desc=desc,
+                leave=False,
+                file=sys.stderr,
+                unit="work",
+                bar_format="{l_bar}{bar}| [{elapsed}<{remaining}]",
+            )
+
+    def update(self, _: int = 1) -> None:
+        if self.bar is not None and self.done < len(self.steps):
+            self.bar.update(round(self.steps[self.done], 3))
+        self.done += 1
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _progress(
+    dim: int | str, order: int, moments: int | None, enabled: bool | None, desc: str
+) -> _Progress | None:
+    growth = _GROWTH[dim]
+    steps = [growth**k for k in range(order + 1)]
+    steps += [growth ** (order + 1) / 2] * (moments or 0)
+    bar = _Progress(steps, enabled, desc)
+    return bar if bar.bar is not None else None
 
 
 def _solve(
@@ -170,6 +238,7 @@ def modified_equation(
     through: int | None = None,
     cache: bool = True,
     progress: bool | None = None,
+    force: bool = False,
     scheme: str | Scheme = "sgd",
     ansatz: str | Ansatz = "sde",
 ) -> ModifiedEquation:
@@ -186,7 +255,9 @@ def modified_equation(
     are objects implementing those protocols (then nothing is cached: a name need not identify
     an unregistered object).
     Results are cached on disk (:mod:`symsme.derive.cache`) unless ``cache=False``;
-    ``progress`` shows a bar (default: when stderr is a terminal).
+    ``progress`` shows a bar (default: when stderr is a terminal).  Requests beyond
+    :data:`LIMITS` raise :class:`~symsme.errors.LimitError` before any work starts, unless
+    ``force=True``.
 
     Raises :class:`~symsme.errors.OrderError`, :class:`~symsme.errors.NoiseModelError`,
     :class:`~symsme.errors.MomentsError`, :class:`~symsme.errors.DimensionError` for bad
@@ -213,6 +284,8 @@ def modified_equation(
             through = check_integer(through, "through", 1, error=OrderError)
     else:
         through = None
+    if not force:
+        check_limits(dim, order, moments, through)
 
     key = [
         "modified_equation",
@@ -231,7 +304,7 @@ def modified_equation(
         if hit is not None:
             return hit
 
-    bar = _progress(order + 1 + (moments or 0), progress, f"derive order {order}")
+    bar = _progress(dim, order, moments, progress, f"derive order {order}")
     try:
         coefficients = _solve(the_ansatz, the_scheme, algebra, order, noise, bar)
         report = None

@@ -67,11 +67,14 @@ def _normalise(name: Any) -> tuple[str, int | None]:
     raise SymsmeError(f"unknown model {name!r} (known: {', '.join(MODELS)}, meK)")
 
 
-def get_model(name: str, *, order: int | None = None, terms: Terms | None = None) -> Model:
+def get_model(
+    name: str, *, order: int | None = None, terms: Terms | None = None, force: bool = False
+) -> Model:
     """The registered model ``name`` (case, ``-`` and ``_`` ignored; ``me3`` is ME-3).
 
     ``order`` is the truncation :math:`K` of ``me`` (default 2); ``terms`` replaces its derived
-    series by callables (:mod:`symsme.models.me`).  Raises :class:`~symsme.errors.SymsmeError`
+    series by callables (:mod:`symsme.models.me`); ``force`` lifts the limit on its order
+    (:data:`symsme.derive.matching.LIMITS`).  Raises :class:`~symsme.errors.SymsmeError`
     for an unknown name, :class:`~symsme.errors.OrderError` for an order given to a model
     without one or given twice.
     """
@@ -85,9 +88,7 @@ def get_model(name: str, *, order: int | None = None, terms: Terms | None = None
     if implied is not None and order is not None and order != implied:
         raise OrderError(f"model {name!r} has order {implied}, but order={order!r} was given")
     chosen = implied if implied is not None else order
-    if terms is not None:
-        return _REGISTRY[registered](2 if chosen is None else chosen, terms)
-    return _REGISTRY[registered](2 if chosen is None else chosen)
+    return _REGISTRY[registered](2 if chosen is None else chosen, terms, force=force)
 
 
 def sde_model(
@@ -100,6 +101,7 @@ def sde_model(
     psd: PsdMode = "raise",
     psd_rtol: float | None = None,
     terms: Terms | None = None,
+    force: bool = False,
 ) -> NumericModel:
     r"""The numeric drift and diffusion of a registered model for ``problem``.
 
@@ -121,6 +123,8 @@ def sde_model(
     terms:
         Only for ``me``: ``(drift_terms, diffusion_terms)``, callables of validated points
         returning :math:`b_k` and :math:`D_k`, instead of the derived series.
+    force:
+        Only for ``me``: derive orders beyond the documented limit.
 
     Returns a :class:`~symsme.models.base.NumericModel` with ``.drift(points)``,
     ``.diffusion(points)``, ``.drift_diffusion(points)`` batched over points ``(..., d)``.
@@ -139,5 +143,5 @@ def sde_model(
     """
     bk = get_backend(backend)
     check_psd_mode(psd)
-    spec = get_model(model, order=order, terms=terms)
+    spec = get_model(model, order=order, terms=terms, force=force)
     return NumericModel(problem, spec, eta, bk, psd, psd_rtol)

@@ -19,6 +19,7 @@ import numpy as np
 import sympy as sp
 
 from symsme.algebra.contractions import jet_orders
+from symsme.derive.matching import check_limits
 from symsme.errors import OrderError, SymsmeError
 from symsme.numeric.backend import Backend
 from symsme.problems import Jets
@@ -35,8 +36,11 @@ class MEK:
     name = "me"
     label = "ME"
 
-    def __init__(self, order: int = 2, terms: Terms | None = None) -> None:
+    def __init__(self, order: int = 2, terms: Terms | None = None, *, force: bool = False) -> None:
         self.order = check_order(order)
+        self.force = force
+        if terms is None and not force:
+            check_limits("d", self.order, None, None)
         self._terms = None
         self._series: tuple[Any, Any] | None = None
         if terms is not None:
@@ -54,7 +58,7 @@ class MEK:
         if self._series is None:
             from symsme.derive import modified_equation
 
-            me = modified_equation(self.order, dim="d", progress=False)
+            me = modified_equation(self.order, dim="d", progress=False, force=self.force)
             self._series = (me.drift, me.diffusion)
         return self._series
 

@@ -156,9 +156,16 @@ class NumpyBackend(Backend):
 
     def asarray(self, values: Any, what: str = "value") -> np.ndarray:
         try:
-            return np.asarray(values, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ShapeError(f"{what} must be a real array: {exc}") from exc
+            raw = np.asarray(values)
+            if raw.dtype.kind == "c" or (
+                raw.dtype.kind == "O" and any(isinstance(v, complex) for v in raw.flat)
+            ):
+                raise ShapeError(f"{what} must be real numbers, got complex values")
+            return np.asarray(raw, dtype=np.float64)
+        except ShapeError:
+            raise
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ShapeError(f"{what} must be a real array: {str(exc)[:80]}") from exc
 
     def isfinite(self, a: np.ndarray) -> np.ndarray:
         return np.isfinite(a)
@@ -251,7 +258,7 @@ class MpmathBackend(Backend):
             for index in np.ndindex(raw.shape):
                 out[index] = self.convert(raw[index])
         except (TypeError, ValueError) as exc:
-            raise ShapeError(f"{what} must be real numbers: {exc}") from exc
+            raise ShapeError(f"{what} must be real numbers: {str(exc)[:80]}") from exc
         return out
 
     def isfinite(self, a: np.ndarray) -> np.ndarray:

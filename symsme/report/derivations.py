@@ -188,11 +188,24 @@ def render_documents() -> dict[str, str]:
 
 
 def write_derivations(folder: str | os.PathLike = "derivations") -> list[Path]:
-    """(Re)write every document into ``folder`` atomically; return the paths written."""
+    """(Re)write every document into ``folder`` atomically; return the paths written.
+
+    Raises :class:`~symsme.errors.SymsmeError` when ``folder`` is not a folder that can be
+    written (e.g. an existing file); every document is rendered before any is written.
+    """
+    from symsme.errors import SymsmeError
+
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder.exists() and not folder.is_dir():
+        raise SymsmeError(f"--out {str(folder)[:80]!r} exists and is not a folder")
+    documents = render_documents()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        where = str(folder)[:80]
+        raise SymsmeError(f"cannot create the folder {where!r}: {exc.strerror}") from None
     written = []
-    for name, text in render_documents().items():
+    for name, text in documents.items():
         path = folder / name
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

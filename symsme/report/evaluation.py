@@ -2,13 +2,18 @@
 
 JSON (a contract): ``{"model", "eta", "at", "drift", "diffusion"}`` with floats, plus
 ``"order"`` for ``me`` and, with mpmath, ``"precision"``, ``"drift_digits"`` and
-``"diffusion_digits"`` (decimal strings with that many significant digits).
+``"diffusion_digits"`` (decimal strings with that many significant digits).  The JSON is
+strict: a number that float64 cannot hold (an mpmath result beyond its range, or a step size
+such as ``1e-400``) is written as a decimal string with 17 significant digits instead of
+``Infinity`` or ``0.0``.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any
 
 import mpmath
@@ -33,10 +38,10 @@ def render_evaluation(
     """Text or JSON (``fmt``) of one evaluation (see the module docstring)."""
     out: dict[str, Any] = {
         "model": model,
-        "eta": float(eta),
-        "at": [float(p) for p in point],
-        "drift": [float(v) for v in np.ravel(drift)],
-        "diffusion": [[float(v) for v in row] for row in np.asarray(diffusion)],
+        "eta": _number(eta),
+        "at": [_number(p) for p in point],
+        "drift": [_number(v) for v in np.ravel(drift)],
+        "diffusion": [[_number(v) for v in row] for row in np.asarray(diffusion)],
     }
     if order is not None:
         out["order"] = order
@@ -47,7 +52,7 @@ def render_evaluation(
             [mpmath.nstr(v, precision) for v in row] for row in np.asarray(diffusion)
         ]
     if fmt == "json":
-        return json.dumps(out, indent=2) + "\n"
+        return json.dumps(out, indent=2, allow_nan=False) + "\n"
     lines = [
         f"model {model}, eta = {eta_text}, at x = ({', '.join(point_text)})",
         "dX = b dt + (eta D)^(1/2) dW with",
@@ -57,3 +62,17 @@ def render_evaluation(
     rows = out.get("diffusion_digits", [[repr(v) for v in r] for r in out["diffusion"]])
     lines += ["    [" + ", ".join(r) + "]" for r in rows]
     return "\n".join(lines) + "\n"
+
+
+def _number(value: Any) -> float | str:
+    """A float when float64 holds the value (to its precision), else a decimal string."""
+    try:
+        as_float = float(value)
+    except OverflowError:
+        as_float = math.inf
+    if math.isfinite(as_float) and (as_float != 0 or value == 0):
+        return as_float
+    if isinstance(value, Fraction):
+        with mpmath.workdps(20):
+            return mpmath.nstr(mpmath.mpf(value.numerator) / value.denominator, 17)
+    return mpmath.nstr(mpmath.mpf(value), 17)
