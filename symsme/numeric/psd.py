@@ -26,10 +26,26 @@ from symsme.errors import NotPositiveSemidefiniteError
 from symsme.numeric.backend import Backend
 from symsme.validate import check_choice
 
-__all__ = ["PSD_MODES", "PsdMode", "check_psd_mode", "enforce_psd", "point_text"]
+__all__ = [
+    "PSD_MODES",
+    "PsdMode",
+    "check_psd_mode",
+    "enforce_psd",
+    "point_text",
+    "psd_tolerance",
+]
 
 PsdMode = Literal["raise", "clip", "ignore"]
 PSD_MODES: tuple[str, ...] = ("raise", "clip", "ignore")
+
+
+def psd_tolerance(dim: int, norm: Any, eps: Any, psd_rtol: Any = None) -> Any:
+    r""":math:`\tau = ` ``psd_rtol`` :math:`\cdot \|D\|_F`, default ``psd_rtol`` :math:`= 64\,d\,
+    \varepsilon`: the one tolerance of every PSD check (numeric diffusions, and a constant
+    :math:`\Sigma` given by the user, checked with float64's :math:`\varepsilon` because that is
+    how its entries were usually rounded)."""
+    rtol = 64 * dim * eps if psd_rtol is None else psd_rtol
+    return rtol * norm
 
 
 def check_psd_mode(psd: Any) -> str:
@@ -56,8 +72,8 @@ def enforce_psd(
     if psd == "ignore":
         return d_matrix
     dim = d_matrix.shape[-1]
-    rtol = 64 * dim * backend.eps if psd_rtol is None else backend.convert(psd_rtol)
-    tol = rtol * backend.norm(d_matrix)
+    rtol = None if psd_rtol is None else backend.convert(psd_rtol)
+    tol = psd_tolerance(dim, backend.norm(d_matrix), backend.eps, rtol)
     if psd == "raise" and backend.surely_psd(d_matrix, tol):
         return d_matrix
     smallest = backend.eigvalsh(d_matrix)[..., 0]

@@ -88,22 +88,49 @@ def _are_variables(d: int) -> str:
     return "is d = 1 variable" if d == 1 else f"are d = {d} variables"
 
 
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _check_symmetric(matrix: sp.MatrixBase) -> None:
+    """Exact symmetry; entries that differ in form are compared by expansion, then numerically
+    at two points (never by an unbounded ``simplify``)."""
     d = matrix.rows
     for i in range(d):
         for j in range(i + 1, d):
             a, b = matrix[i, j], matrix[j, i]
             if a == b:
                 continue
-            difference = sp.expand(a - b)
-            if difference != 0 and sp.simplify(difference) != 0:
-                raise ExpressionError(
-                    f"Sigma is not symmetric: Sigma[{i}, {j}] = {a} but Sigma[{j}, {i}] = {b}"
-                )
+            if sp.expand(a - b) == 0 or _numerically_equal(a, b):
+                continue
+            raise ExpressionError(
+                f"Sigma is not symmetric: Sigma[{i}, {j}] = {_short(a)} but "
+                f"Sigma[{j}, {i}] = {_short(b)}"
+            )
+
+
+def _numerically_equal(a: sp.Expr, b: sp.Expr) -> bool:
+    symbols = sorted((a - b).free_symbols, key=lambda s: s.name)
+    for point in (
+        (sp.Rational(1, 3), sp.Rational(-2, 7)),
+        (sp.Rational(5, 11), sp.Rational(3, 13)),
+    ):
+        values = {s: point[k % 2] * (k + 1) for k, s in enumerate(symbols)}
+        try:
+            x, y = complex(a.evalf(30, subs=values)), complex(b.evalf(30, subs=values))
+        except (TypeError, ValueError):
+            return False
+        if abs(x - y) > 1e-20 * max(1.0, abs(x), abs(y)):
+            return False
+    return True
 
 
 def _check_constant_psd(matrix: sp.MatrixBase) -> None:
-    """Raise unless a constant symmetric matrix is PSD (eigenvalues at 50 digits)."""
+    """Raise unless a constant symmetric matrix is PSD: eigenvalues at 50 digits against the
+    shared tolerance of :func:`symsme.numeric.psd.psd_tolerance`."""
+    from symsme.numeric.psd import psd_tolerance
+
     d = matrix.rows
     with mpmath.workdps(50):
         m = mpmath.matrix(d, d)
@@ -112,11 +139,12 @@ def _check_constant_psd(matrix: sp.MatrixBase) -> None:
                 m[i, j] = mpmath.mpf(sp.N(matrix[i, j], 60))
         eigenvalues = mpmath.eigsy(m, eigvals_only=True)
         smallest = min(eigenvalues)
-        scale = max(abs(e) for e in eigenvalues)
-        if smallest < -(mpmath.mpf(10) ** -30) * scale:
+        tol = psd_tolerance(d, mpmath.mnorm(m, "f"), mpmath.mpf(2) ** -52)
+        if smallest < -tol:
             raise NotPositiveSemidefiniteError(
                 f"Sigma is not positive semidefinite: its most negative eigenvalue is "
-                f"{mpmath.nstr(smallest, 10)} (Sigma = {matrix.tolist()})"
+                f"{mpmath.nstr(smallest, 10)} < -{mpmath.nstr(tol, 3)} (tolerance "
+                "64 d eps ||Sigma||_F)"
             )
 
 
