@@ -1,0 +1,123 @@
+"""Regression tests for every case of the adversarial review (issue 7): each bad input gets one
+short line and exit 2 on the command line (no traceback, no file, nothing run) or a
+SymsmeError naming it in Python; no silent wrong number; no hang."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import mpmath
+import numpy as np
+import pytest
+
+from symsme import Problem, clear_cache, identify_hessian_aware, sde_model
+from symsme.cli import main
+from symsme.errors import LimitError, ShapeError, StepSizeError, SymsmeError
+
+EVAL = ["evaluate", "--loss", "x**2/2", "--vars", "x", "--sigma", "1", "--model", "sgf"]
+
+
+def run(capsys, *args):
+    start = time.perf_counter()
+    status = main(list(args))
+    out, err = capsys.readouterr()
+    return status, out, err, time.perf_counter() - start
+
+
+def assert_one_line_error(status, err, elapsed, needle=""):
+    assert status == 2
+    assert err.startswith("symsme: error: ") and err.count("\n") == 1, err
+    assert len(err) < 400 and "Traceback" not in err
+    assert needle in err
+    assert elapsed < 10
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["derive", "--order", "40"], "limit 12"),
+        (["derive", "--order", "99999999999999999999"], "limit"),
+        (["derive", "--order", "3", "--moments", "1000"], "moments 1000"),
+        (["derive", "--dim", "d", "--order", "9"], "limit 7"),
+        (["derive", "--order", "3", "--moments", "4", "--through", "500"], "through 500"),
+        ([*EVAL, "--eta=1e999999999", "--at", "0.1"], "exponent"),
+        ([*EVAL, "--eta=1e400", "--at", "0.1"], "float64"),
+        ([*EVAL, "--eta", "1e-400", "--at", "0.1"], "float64"),
+        ([*EVAL, "--eta", "0.1", "--at", "0.1", "--precision", "1000000000"], "limit 10000"),
+        ([*EVAL, "--eta", "-0.1", "--at", "0.1"], "eta"),
+        ([*EVAL[:-1], "me", "--order", "30", "--eta", "0.1", "--at", "0.1"], "limit 7"),
+    ],
+)
+def test_unbounded_requests_are_refused_before_any_work(capsys, args, needle):
+    status, out, err, elapsed = run(capsys, *args)
+    assert_one_line_error(status, err, elapsed, needle)
+    assert elapsed < 5 and out == ""
+
+
+def test_force_lifts_a_limit_and_negative_points_parse(capsys):
+    status, out, err, _ = run(capsys, *EVAL, "--eta", "0.1", "--at", "-1")
+    assert status == 0 and json.loads(main_json(capsys, "--at", "-1"))["drift"] == [1.0]
+
+
+def main_json(capsys, *extra):
+    status = main([*EVAL, "--eta", "0.1", *extra, "--format", "json"])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    return out
+
+
+def test_json_is_strict_and_says_what_float64_cannot_hold(capsys):
+    out = main_json(capsys, "--at", "1e200", "--precision", "30")
+    data = json.loads(out, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+    assert data["drift"] == [-1e200]
+    status = main(
+        ["evaluate", "--loss", "x**4", "--vars", "x", "--sigma", "1", "--model", "sgf"]
+        + ["--eta", "1e-400", "--at", "1e200", "--precision", "30", "--format", "json"]
+    )
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    data = json.loads(out, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+    assert data["eta"] == "1.0e-400" and data["drift"] == ["-4.0e+600"]
+
+
+def test_derivations_out_on_a_file(capsys, tmp_path):
+    target = tmp_path / "a-file"
+    target.write_text("x")
+    status, _, err, elapsed = run(capsys, "derivations", "--out", str(target))
+    assert_one_line_error(status, err, elapsed, "not a folder")
+    assert target.read_text() == "x"
+
+
+def test_python_entry_points_raise_symsme_errors(tmp_path, monkeypatch):
+    p = Problem("x1**2/2 + x2**4/4", "x1 x2", "[[1 + x1**2, 0], [0, 1]]")
+    with pytest.raises(ShapeError, match="complex"):
+        sde_model(p, "sgf", 0.1).drift(np.array([1 + 1j, 0.2]))
+    for bad in (["abc", 0.2], [None, 0.2], [1 + 1j, 0.2]):
+        with pytest.raises(ShapeError):
+            sde_model(p, "sgf", 0.1, backend="mpmath").drift(bad)
+    b, d = sde_model(p, "ha-sme", 0.1, backend="mpmath").drift_diffusion(np.zeros((0, 2)))
+    assert b.shape == (0, 2) and d.shape == (0, 2, 2)
+    with pytest.raises(ShapeError):
+        Problem.finite_sum(None, "x", 1)  # type: ignore[arg-type]
+    with pytest.raises(SymsmeError):
+        identify_hessian_aware(None)  # type: ignore[arg-type]
+    monkeypatch.setenv("SYMSME_CACHE_DIR", str(tmp_path))
+    (tmp_path / "entry.pickle").mkdir()
+    assert clear_cache() == 0
+    with pytest.raises(LimitError):
+        sde_model(p, "me", 0.1, order=20)
+    with pytest.raises(StepSizeError):
+        sde_model(p, "sgf", float("nan"))
+
+
+def test_psd_check_of_a_rounded_constant_sigma_is_scale_aware():
+    # 0.1 * [[1, 1], [1, 1]] is PSD; rounded to float64 its smaller eigenvalue is ~1e-18
+    Problem("x1", "x1 x2", np.array([[1.0, 1.0], [1.0, 1.0]]) * 0.1)
+    Problem("x1", "x1 x2", np.array([[1.0, 1.0], [1.0, 1.0]]) * 1e12 + np.eye(2) * -1e-5)
+
+
+def test_mpmath_precision_is_not_changed_by_the_command_line(capsys):
+    before = mpmath.mp.dps
+    main_json(capsys, "--at", "0.3", "--precision", "60")
+    assert mpmath.mp.dps == before
