@@ -91,7 +91,7 @@ def hasme_closed_form(
     bk = get_backend(backend)
     pts = None if points is None else bk.asarray(points, "points")
     lam, v = bk.eigh(bk.asarray(hessian, "the Hessian"))
-    lam_max = lam.max(axis=-1)
+    lam_max = np.asarray(lam.max(axis=-1))  # 0-d for one point, in both backends
     h = bk.number(eta_exact)
     bad = np.asarray(h * lam_max >= 1, dtype=bool)
     if np.any(bad):

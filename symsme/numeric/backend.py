@@ -49,6 +49,8 @@ class Backend:
     """True when functions act on whole arrays (numpy), False when on one number (mpmath)."""
     lambdify_modules: list[Any]
     """The ``modules`` argument of :func:`sympy.lambdify` for this number type."""
+    range_note: str = ""
+    """What to say when a value does not fit the number type."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -145,6 +147,7 @@ class NumpyBackend(Backend):
 
     name = "numpy"
     vectorised = True
+    range_note = "; float64 ends at 1.8e308: the mpmath backend (--precision) goes further"
     lambdify_modules: list[Any] = [{"Psi": psi, "PsiShifted": psi_shifted}, "numpy"]
 
     @property

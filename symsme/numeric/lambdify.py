@@ -205,6 +205,11 @@ class Lambdified1D:
                 value = self._func(xs, self._eta_float)
         except NameError as exc:
             raise ExpressionError(f"numpy cannot evaluate {self.expr}: {exc}") from exc
+        except OverflowError:
+            raise NonFiniteError(
+                f"{str(self.expr)[:80]} overflows float64 (eta = {format_number(self.eta)}); "
+                "the mpmath backend goes further"
+            ) from None
         if np.iscomplexobj(value):
             value = np.where(np.imag(value) == 0, np.real(value), np.nan)
         out = np.array(np.broadcast_to(np.asarray(value, dtype=np.float64), xs.shape))

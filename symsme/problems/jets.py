@@ -169,12 +169,21 @@ class JetPlan:
         n = int(index_map.max()) + 1
         if backend.vectorised:
             flat = np.empty((*batch, n), dtype=np.float64)
-            with np.errstate(all="ignore"):
-                values = func(*(pts[..., a] for a in range(dim)))
+            try:
+                with np.errstate(all="ignore"):
+                    values = func(*(pts[..., a] for a in range(dim)))
+            except OverflowError:  # exact constants beyond float64 meet floats
+                what = f"grad^{order} f" if kind == "f" else f"grad^{order} Sigma"
+                raise NonFiniteError(
+                    f"{what} overflows at the points given{backend.range_note}"
+                ) from None
             for k, value in enumerate(values):
                 if np.iscomplexobj(value):
                     value = np.where(np.imag(value) == 0, np.real(value), np.nan)
-                flat[..., k] = value
+                try:
+                    flat[..., k] = value
+                except OverflowError:  # an exact constant beyond float64 (e.g. 10**309)
+                    flat[..., k] = np.inf
         else:
             flat = np.empty((*batch, n), dtype=object)
             for index in np.ndindex(batch):
@@ -187,6 +196,6 @@ class JetPlan:
             what = f"grad^{order} f" if kind == "f" else f"grad^{order} Sigma"
             raise NonFiniteError(
                 f"{what} is not finite (or not real) at the point "
-                f"{backend.format_point(pts[where])}"
+                f"{backend.format_point(pts[where])}{backend.range_note}"
             )
         return flat[..., index_map]
