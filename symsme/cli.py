@@ -321,7 +321,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"symsme: error: {exc}", file=sys.stderr)
         return 2
     except SymsmeError as exc:
-        print(f"symsme: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        message = " ".join(str(exc).split())
+        if len(message) > 300:  # messages quote at most ~80 characters of input; keep it so
+            message = message[:297] + "..."
+        print(f"symsme: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # pragma: no cover - interactive
         print("symsme: interrupted", file=sys.stderr)

@@ -121,3 +121,25 @@ def test_mpmath_precision_is_not_changed_by_the_command_line(capsys):
     before = mpmath.mp.dps
     main_json(capsys, "--at", "0.3", "--precision", "60")
     assert mpmath.mp.dps == before
+
+
+def test_a_finite_diffusion_near_float64_max_is_finite(recwarn):
+    """D at the 1e307 scale: D/2 + D^T/2 and a scaled norm, so no overflow and no warning."""
+    p = Problem("x1**2/2 + x2**2/2", "x1 x2", np.array([[1e307, 2e306], [2e306, 1e307]]))
+    _, d = sde_model(p, "ha-sme", 0.1).drift_diffusion(np.array([0.1, 0.2]))
+    assert np.all(np.isfinite(d)) and d[0, 0] > 1e307
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+@pytest.mark.parametrize(
+    ("make", "needle"),
+    [
+        (lambda: Problem(float("nan"), "x"), "nan"),
+        (lambda: Problem("x**2", "x", np.array([[np.nan]])), "nan"),
+        (lambda: Problem.quadratic([[np.inf]], [[1.0]]), "inf"),
+        (lambda: Problem("x**2", "x", 1 + 2j), "complex"),
+    ],
+)
+def test_non_finite_and_complex_inputs_are_errors(make, needle):
+    with pytest.raises(SymsmeError, match=needle):
+        make()

@@ -190,7 +190,10 @@ class NumpyBackend(Backend):
         return a @ b
 
     def norm(self, a: np.ndarray) -> np.ndarray:
-        return np.linalg.norm(a, axis=(-2, -1))
+        # scaled by the largest entry, so that matrices near 1e308 do not overflow
+        scale = np.max(np.abs(a), axis=(-2, -1))
+        safe = np.where(scale > 0, scale, 1.0)
+        return scale * np.sqrt(np.sum((a / safe[..., None, None]) ** 2, axis=(-2, -1)))
 
     def psi_shifted(self, delta: np.ndarray) -> np.ndarray:
         return psi_shifted(delta)
@@ -209,7 +212,9 @@ class NumpyBackend(Backend):
         # below tau); only when it fails are eigenvalues needed.
         dim = a.shape[-1]
         try:
-            np.linalg.cholesky(a + (tol + np.finfo(np.float64).tiny)[..., None, None] * np.eye(dim))
+            with np.errstate(all="ignore"):
+                shifted = a + (tol + np.finfo(np.float64).tiny)[..., None, None] * np.eye(dim)
+                np.linalg.cholesky(shifted)
         except np.linalg.LinAlgError:
             return False
         return True
