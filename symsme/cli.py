@@ -2,6 +2,7 @@
 
 ``symsme derive``       derive the modified equation (1-D jets or coordinate-free, any order)
 ``symsme evaluate``     drift and diffusion of a model at a point, for a user's loss and noise
+``symsme quadratic``    exact laws of SGD and of each model on a quadratic with constant noise
 ``symsme derivations``  regenerate (or ``--check``) the committed ``derivations/`` documents
 
 Bad input prints one line on stderr and exits with status 2 (no traceback).
@@ -111,7 +112,33 @@ def _build_parser() -> argparse.ArgumentParser:
     )
 
     _add_evaluate(sub)
+    _add_quadratic(sub)
     return p
+
+
+def _add_quadratic(sub) -> None:  # noqa: ANN001
+    q = sub.add_parser(
+        "quadratic",
+        help="exact laws of SGD and of each model on f = x^T H x / 2 with constant noise",
+    )
+    q.add_argument(
+        "--H", required=True, dest="hessian", help='Hessian, e.g. "[[2, 0.5], [0.5, 1]]"'
+    )
+    q.add_argument("--sigma", required=True, help="constant noise covariance (a matrix)")
+    q.add_argument("--x0", required=True, help="start, e.g. 1,-1 or [1, -1]")
+    q.add_argument("--eta", required=True, help="learning rate eta > 0")
+    q.add_argument("--steps", type=_int_arg("--steps"), required=True, help="K >= 0 steps")
+    q.add_argument(
+        "--models", default="sgf,sme2,ha-sme", help="comma-separated (default sgf,sme2,ha-sme)"
+    )
+    q.add_argument(
+        "--psd", default="raise", help="non-PSD diffusion: raise (default), clip or ignore"
+    )
+    q.add_argument(
+        "--precision", type=_int_arg("--precision"), default=None, help="decimal digits: mpmath"
+    )
+    q.add_argument("--format", default="text", help="text (default) or json")
+    q.add_argument("--force", action="store_true", help=f"--precision beyond {MAX_DIGITS}")
 
 
 def _add_evaluate(sub) -> None:  # noqa: ANN001
@@ -275,6 +302,96 @@ def _evaluate(args: argparse.Namespace) -> str:
         )
 
 
+MAX_STEPS = 10**6
+"""Largest ``--steps`` of ``symsme quadratic`` (the SGD recursion is iterated)."""
+
+
+def _backend_for(args: argparse.Namespace):  # noqa: ANN202 - a Backend
+    from symsme.errors import LimitError
+    from symsme.numeric.backend import MpmathBackend, NumpyBackend
+
+    if args.precision is None:
+        return NumpyBackend()
+    if args.precision < 1:
+        raise SymsmeError(f"--precision must be >= 1 decimal digits, got {args.precision}")
+    if args.precision > MAX_DIGITS and not args.force:
+        raise LimitError(
+            f"--precision {args.precision} is beyond the limit {MAX_DIGITS} digits; "
+            "pass --force to compute anyway"
+        )
+    return MpmathBackend(dps=args.precision)
+
+
+def _numeric_matrix(text: str, option: str, backend, vector: bool = False):  # noqa: ANN001, ANN202
+    """A matrix (or vector) of numbers from text, exact entries converted by the backend."""
+    import numpy as np
+
+    from symsme.errors import ShapeError
+    from symsme.expressions import matrix_rows, parse_text, to_expression
+
+    text = text.strip()
+    if vector and not text.startswith("["):
+        text = f"[{text}]"
+    parsed = parse_text(text, {}, option)
+    if vector:
+        if not isinstance(parsed, list) or any(isinstance(v, list) for v in parsed):
+            raise ShapeError(f"{option} must be a vector, e.g. 1,-1 or [1, -1]")
+        rows = [parsed]
+    else:
+        found = matrix_rows(parsed, option)
+        rows = [[parsed]] if found is None else found
+        if any(len(r) != len(rows) for r in rows):
+            raise ShapeError(f"{option} must be a square matrix, got {len(rows)} rows")
+    entries = [[to_expression(v, {}, f"{option} entry") for v in row] for row in rows]
+    out = backend.asarray(np.array([[backend.number(v) for v in row] for row in entries]), option)
+    return out[0] if vector else out
+
+
+def _quadratic(args: argparse.Namespace) -> str:
+    from symsme.exact.quadratic import ou_law, sgd_law
+    from symsme.models import get_model
+    from symsme.report.quadratic import render_quadratic
+    from symsme.validate import check_integer
+
+    if args.format not in ("text", "json"):
+        raise SymsmeError(f"unknown --format {args.format!r}; choose one of text, json")
+    eta = _parse_eta(args.eta)
+    steps = check_integer(args.steps, "--steps", 0)
+    if steps > MAX_STEPS:
+        from symsme.errors import LimitError
+
+        raise LimitError(f"--steps {steps} is beyond the limit {MAX_STEPS}")
+    names = [m.strip() for m in args.models.split(",") if m.strip()]
+    if not names:
+        raise SymsmeError("--models names no model")
+    for name in names:
+        get_model(name)  # unknown names fail before any work
+    backend = _backend_for(args)
+    if backend.vectorised and not 2.0**-1074 <= eta <= float.fromhex("0x1.fffffffffffffp+1023"):
+        from symsme.errors import StepSizeError
+
+        raise StepSizeError(f"--eta {_quote(args.eta)} is outside float64's range; use --precision")
+    with backend.context():
+        h = _numeric_matrix(args.hessian, "--H", backend)
+        sigma = _numeric_matrix(args.sigma, "--sigma", backend)
+        x0 = _numeric_matrix(args.x0, "--x0", backend, vector=True)
+        t = backend.number(eta) * steps
+        sgd = sgd_law(h, sigma, eta, x0, steps, backend=backend)
+        laws = {
+            name: ou_law(name, h, sigma, eta, x0, t, backend=backend, psd=args.psd)
+            for name in names
+        }
+        return render_quadratic(
+            t=t,
+            eta=eta,
+            steps=steps,
+            sgd=sgd,
+            models=laws,
+            precision=args.precision,
+            fmt=args.format,
+        )
+
+
 def _derivations(args: argparse.Namespace) -> tuple[str, int]:
     from symsme.report.derivations import check_derivations, write_derivations
 
@@ -287,7 +404,7 @@ def _derivations(args: argparse.Namespace) -> tuple[str, int]:
     return "".join(f"wrote {p}\n" for p in written), 0
 
 
-_VALUE_OPTIONS = ("--at", "--eta", "--x0")
+_VALUE_OPTIONS = ("--at", "--eta", "--x0", "--H", "--sigma")
 
 
 def _join_negative_values(argv: Sequence[str]) -> list[str]:
@@ -315,6 +432,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             out = _derive(args)
         elif args.command == "derivations":
             out, status = _derivations(args)
+        elif args.command == "quadratic":
+            out = _quadratic(args)
         else:
             out = _evaluate(args)
     except _UsageError as exc:

@@ -19,7 +19,7 @@ from typing import Any
 import mpmath
 import numpy as np
 
-__all__ = ["render_evaluation"]
+__all__ = ["number", "render_evaluation"]
 
 
 def render_evaluation(
@@ -38,10 +38,10 @@ def render_evaluation(
     """Text or JSON (``fmt``) of one evaluation (see the module docstring)."""
     out: dict[str, Any] = {
         "model": model,
-        "eta": _number(eta),
-        "at": [_number(p) for p in point],
-        "drift": [_number(v) for v in np.ravel(drift)],
-        "diffusion": [[_number(v) for v in row] for row in np.asarray(diffusion)],
+        "eta": number(eta),
+        "at": [number(p) for p in point],
+        "drift": [number(v) for v in np.ravel(drift)],
+        "diffusion": [[number(v) for v in row] for row in np.asarray(diffusion)],
     }
     if order is not None:
         out["order"] = order
@@ -64,7 +64,7 @@ def render_evaluation(
     return "\n".join(lines) + "\n"
 
 
-def _number(value: Any) -> float | str:
+def number(value: Any) -> float | str:
     """A float when float64 holds the value (to its precision), else a decimal string."""
     try:
         as_float = float(value)

@@ -17,6 +17,7 @@ from symsme.errors import ExpressionError, HessianConditionError, ShapeError
 from symsme.exact.quadratic import diffusion_matrix, drift_matrix, ou_law, sgd_law
 from symsme.models import sde_model
 from symsme.problems import Problem
+from symsme.testing import quadratics
 
 # Measured on 400 random cases drawn like the hypothesis examples below (d = 2..4, k <= 60):
 # HA-SME vs SGD max relative error 5.0e-14 (mean) and 3.8e-14 (covariance); SGF differs by at
@@ -118,3 +119,13 @@ def test_errors() -> None:
         sgd_law(np.eye(2), np.eye(3), 0.1, np.zeros(2), 3)
     with pytest.raises(ExpressionError, match="symmetric"):
         drift_matrix("sgf", [[1.0, 2.0], [0.0, 1.0]], 0.1)
+
+
+@settings(deadline=None, max_examples=40)
+@given(quadratics(dim=(1, 4), definite=False), st.integers(1, 40))
+def test_hasme_law_equals_sgd_law_on_strategy_quadratics(q, steps: int) -> None:
+    """Budget: 40 quadratics from the public strategies (saddles, commuting or not)."""
+    mean_sgd, cov_sgd = sgd_law(q.hessian, q.sigma, q.eta, q.x0, steps)
+    mean, cov = ou_law("ha-sme", q.hessian, q.sigma, q.eta, q.x0, steps * q.eta, psd="ignore")
+    np.testing.assert_allclose(mean, mean_sgd, rtol=1e-10, atol=1e-12 * np.abs(q.x0).max())
+    np.testing.assert_allclose(cov, cov_sgd, rtol=1e-10, atol=1e-12 * np.abs(cov_sgd).max())
