@@ -1,1 +1,2 @@
-"""exact stage: exact laws of SGD and of its SDE models (quadratic objectives first)."""
+"""The exact stage: exact laws of SGD and of its SDE models (quadratic objectives:
+:mod:`symsme.exact.quadratic`)."""
