@@ -70,6 +70,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+import unicodedata
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
@@ -244,6 +245,8 @@ def parse_variables(
             ) from exc
     if not names:
         raise ShapeError("a problem needs at least one variable (got none)")
+    # Python reads identifiers in NFKC form (a fullwidth x is x), and so does parse_text
+    names = [unicodedata.normalize("NFKC", n) if isinstance(n, str) else n for n in names]
     for name in names:
         if not isinstance(name, str) or not name.isidentifier():
             raise ExpressionError(f"variable {_quote(name)} is not a valid name")
@@ -779,7 +782,10 @@ def check_expression(value: Any, text: Any, names: Mapping[str, sp.Symbol], what
                     "small to hold exactly"
                 )
         value = value.xreplace({f: sp.Rational(f) for f in floats})
+    _check_nodes(value, names, what, quoted)
     rename = {s: names[s.name] for s in value.free_symbols if s.name in names}
+    for s in rename:
+        _check_assumptions(s, what, quoted)
     if rename:
         value = value.xreplace(rename)
     extra = sorted(s.name for s in value.free_symbols if s.name not in names)
@@ -790,6 +796,61 @@ def check_expression(value: Any, text: Any, names: Mapping[str, sp.Symbol], what
             f"not among the variables {_quote(allowed, bare=True)}"
         )
     return value
+
+
+# The assumptions a symbol may carry: symsme's variables are real, nothing more.
+_HONOURED = frozenset(
+    {
+        "real",
+        "extended_real",
+        "complex",
+        "commutative",
+        "hermitian",
+        "finite",
+        "infinite",
+        "imaginary",
+        "extended_nonreal",
+        "nonreal",
+        "antihermitian",
+        "transcendental",
+    }
+)
+
+
+def _check_assumptions(symbol: sp.Symbol, what: str, quoted: str) -> None:
+    """Refuse symbols with assumptions beyond real: SymPy simplifies under them (with
+    ``positive=True``, ``sqrt(x**2)`` is ``x``), which is wrong at the other points."""
+    extra = sorted(
+        (k for k, v in symbol.assumptions0.items() if v and k not in _HONOURED),
+        key=lambda k: (k.startswith("extended"), k),
+    )
+    if extra:
+        raise ExpressionError(
+            f"{what} {quoted} uses the symbol {symbol.name} declared {', '.join(extra[:3])}; "
+            "symsme's variables are real: build it from sympy.Symbol(name, real=True)"
+        )
+
+
+def _check_nodes(value: sp.Expr, names: Mapping[str, Any], what: str, quoted: str) -> None:
+    """Every node is arithmetic, a number, a symbol or an allowed smooth function (also for
+    SymPy input, and after SymPy's own rewriting: ``sqrt(x**2)`` becomes ``Abs(x)``)."""
+    allowed = {f for f in FUNCTIONS.values() if isinstance(f, FunctionClass)}
+    allowed |= {v for v in names.values() if isinstance(v, FunctionClass)}
+    for node in sp.preorder_traversal(value):
+        if isinstance(node, (sp.Add, sp.Mul, sp.Pow, sp.Symbol, sp.Number, sp.NumberSymbol)):
+            continue
+        if isinstance(node, sp.Function) and type(node) in allowed:
+            continue
+        name = type(node).__name__
+        if name in NOT_SMOOTH or isinstance(node, (sp.Abs, sp.sign, sp.Heaviside)):
+            raise ExpressionError(
+                f"{what} {quoted} uses {name}, which is not smooth: symsme needs derivatives "
+                f"of the loss and noise, which {name} does not have everywhere"
+            )
+        raise ExpressionError(
+            f"{what} {quoted} uses {name}, which symsme does not evaluate (allowed: "
+            f"{', '.join(FUNCTIONS)[:60]}, ...)"
+        )
 
 
 def to_expression(value: Any, names: Mapping[str, sp.Symbol], what: str) -> sp.Expr:

@@ -14,6 +14,12 @@ schema, version, engine or key, fails its checksum, or that the caller's decoder
 ignored (and then recomputed and rewritten by the caller): never a traceback, never a wrong
 result.  Writes are atomic (a temporary file in the same folder, then :func:`os.replace`).
 
+The checksum detects damage; it is not a signature, and nothing keyed by a secret would help
+against someone who can write the folder (they could read the key too).  So the cache is private:
+the folder is created with mode 0700, and entries are read only from a folder owned by the
+current user and writable by nobody else (on POSIX systems); a shared or world-writable
+folder is written to but never read from.
+
 ``SYMSME_CACHE`` is ``on`` (default; also ``1``, ``true``, ``yes``) or ``off`` (also ``0``,
 ``false``, ``no``); any other value is a :class:`~symsme.errors.CacheSettingError`.
 :func:`clear_cache` deletes the entries and the engine's in-memory memos.
@@ -36,8 +42,9 @@ __all__ = ["cache_dir", "enabled", "load", "store", "clear_cache", "MAX_ENTRY_BY
 
 SCHEMA = 2  # bump when the document layout changes
 FORMAT = "symsme-cache"
-MAX_ENTRY_BYTES = 512 * 2**20
-"""Entries larger than this are not read (a damaged or planted file must not exhaust memory)."""
+MAX_ENTRY_BYTES = 64 * 2**20
+"""Entries larger than this are not read (a damaged or planted file must not exhaust memory;
+the largest derivation within the default limits is a few MB)."""
 
 _ON = {"on", "1", "true", "yes", ""}
 _OFF = {"off", "0", "false", "no"}
@@ -115,6 +122,16 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"non-finite number {name} in a cache entry")
 
 
+def _private(folder: Path) -> bool:
+    """Owned by the current user and writable by nobody else (always true where POSIX
+    ownership does not exist)."""
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:  # pragma: no cover - not POSIX
+        return True
+    info = folder.stat()
+    return info.st_uid == getuid() and not info.st_mode & 0o022
+
+
 def load(key: Any, decode: Callable[[Any], T]) -> T | None:
     """The cached value for ``key`` decoded by ``decode``, or ``None``.
 
@@ -126,6 +143,8 @@ def load(key: Any, decode: Callable[[Any], T]) -> T | None:
         return None
     path = _path(key)
     try:
+        if not _private(path.parent):
+            return None
         if not path.is_file() or path.stat().st_size > MAX_ENTRY_BYTES:
             return None
         document = json.loads(path.read_bytes(), parse_constant=_refuse_constant)
@@ -150,7 +169,7 @@ def store(key: Any, value: Any) -> None:
     document = {**_header(key), "sha256": hashlib.sha256(_canonical(value)).hexdigest()}
     document["value"] = value
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
         try:
             with os.fdopen(fd, "wb") as fh:

@@ -36,7 +36,7 @@ from symsme.derive.cache import load as cache_load
 from symsme.derive.cache import store as cache_store
 from symsme.derive.schemes import Scheme, get_scheme
 from symsme.derive.schemes.sgd import check_noise
-from symsme.errors import NoiseModelError
+from symsme.errors import MomentsError, NoiseModelError
 from symsme.validate import check_dim, check_integer, check_moments, check_order
 
 __all__ = [
@@ -50,14 +50,14 @@ __all__ = [
 ]
 
 LIMITS: dict[str, dict[int | str, int]] = {
-    "order": {1: 12, "d": 7},
+    "order": {1: 11, "d": 6},
     "moments": {1: 10, "d": 6},
     "through": {1: 16, "d": 10},
 }
-"""Largest request served without ``force=True`` (``--force``), per dimension.  Measured on 2
-cores: 1-D order 10 takes about 5 s and each order about 2.3 times the last; coordinate-free
-order 6 about 4 s, each order about 5 times the last; the mismatch report grows with the
-Bell numbers of the moment index in d dimensions."""
+"""Largest request served without ``force=True`` (``--force``), per dimension, so that nothing
+allowed by default takes much over 10 s on 2 cores.  Measured: 1-D order 10 about 5 s, 11
+about 12 s, 12 about 30 s; coordinate-free order 6 about 5 s, 7 about 30 s; the d-dim
+mismatch report grows with the Bell numbers of the moment index."""
 
 # Relative cost of one more order (for an honest progress rate and ETA).
 _GROWTH: dict[int | str, float] = {1: 2.3, "d": 5.0}
@@ -275,15 +275,14 @@ def modified_equation(
     the_scheme = get_scheme(scheme) if isinstance(scheme, str) else scheme
     the_ansatz = get_ansatz(ansatz) if isinstance(ansatz, str) else ansatz
     cache = cache and registered
-    if moments is not None:
-        if through is None:
-            through = max(order + 3, moments + 1)
-        else:
-            from symsme.errors import OrderError
+    if through is not None:
+        from symsme.errors import OrderError
 
-            through = check_integer(through, "through", 1, error=OrderError)
-    else:
-        through = None
+        through = check_integer(through, "through", 1, error=OrderError)
+        if moments is None:
+            raise MomentsError("through= only applies to the mismatch report (give moments=M)")
+    if moments is not None and through is None:
+        through = max(order + 3, moments + 1)
     if not force:
         check_limits(dim, order, moments, through)
 

@@ -75,14 +75,20 @@ class MEK:
         self, jets: Jets, eta: sp.Number, backend: Backend, drift: bool, diffusion: bool
     ) -> tuple[np.ndarray | None, np.ndarray | None]:
         h = backend.number(eta)
+        wanted = (drift, diffusion)
         if self._terms is not None:
-            values = [[t(jets.points) for t in ts] for ts in self._terms]
+            values = [
+                [t(jets.points) for t in ts] if w else []
+                for ts, w in zip(self._terms, wanted, strict=True)
+            ]
         else:
             d = jets.points.shape[-1]
             tensors = jets.tensors
             values = [
                 [_value(c, tensors, jets.points.shape[:-1] + (d,) * rank, backend) for c in cs]
-                for cs, rank in zip(self._derived(), (1, 2), strict=True)
+                if w
+                else []
+                for cs, rank, w in zip(self._derived(), (1, 2), wanted, strict=True)
             ]
         b = _eta_series(values[0], h) if drift else None
         dm = _eta_series(values[1], h) if diffusion else None

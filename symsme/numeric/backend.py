@@ -126,6 +126,9 @@ class Backend:
         """A number for a message."""
         raise NotImplementedError
 
+    def check_constants(self, exprs: Any, what: str) -> None:
+        """Refuse exact constants in SymPy ``exprs`` that the number type cannot hold."""
+
     def format_point(self, point: Any) -> str:
         """A point (coordinates at full precision) for a message: ``[0.1, 0.2]``."""
         return "[" + ", ".join(self.format_coordinate(v) for v in np.ravel(point)) + "]"
@@ -147,7 +150,10 @@ class NumpyBackend(Backend):
 
     name = "numpy"
     vectorised = True
-    range_note = "; float64 ends at 1.8e308: the mpmath backend (--precision) goes further"
+    range_note = (
+        " (a pole or outside the domain; if the value is finite but beyond 1.8e308, the mpmath "
+        "backend, --precision, holds it)"
+    )
     lambdify_modules: list[Any] = [{"Psi": psi, "PsiShifted": psi_shifted}, "numpy"]
 
     @property
@@ -160,12 +166,14 @@ class NumpyBackend(Backend):
     def asarray(self, values: Any, what: str = "value") -> np.ndarray:
         try:
             raw = np.asarray(values)
+            if raw.dtype.kind in "US":
+                _check_decimal_strings(raw, what)
             if raw.dtype.kind == "c" or (
                 raw.dtype.kind == "O" and any(isinstance(v, complex) for v in raw.flat)
             ):
                 raise ShapeError(f"{what} must be real numbers, got complex values")
             return np.asarray(raw, dtype=np.float64)
-        except ShapeError:
+        except SymsmeError:
             raise
         except (TypeError, ValueError, OverflowError) as exc:
             raise ShapeError(f"{what} must be a real array: {str(exc)[:80]}") from exc
@@ -224,6 +232,18 @@ class NumpyBackend(Backend):
 
     def format_coordinate(self, value: Any) -> str:
         return repr(float(value))
+
+    def check_constants(self, exprs: Any, what: str) -> None:
+        for expr in exprs:
+            for number in expr.atoms(sp.Number):
+                if number == 0 or not number.is_finite:
+                    continue
+                magnitude = abs(number)
+                if magnitude < _TINY or magnitude > _HUGE:
+                    raise NonFiniteError(
+                        f"{what} has the constant {sp.Float(number, 3)}, beyond float64's range; "
+                        "the mpmath backend (--precision) holds it"
+                    )
 
 
 class MpmathBackend(Backend):
@@ -353,6 +373,24 @@ class MpmathBackend(Backend):
 
 
 _NAMES: tuple[str, ...] = ("numpy", "mpmath")
+_TINY = sp.Float(np.finfo(np.float64).smallest_subnormal, 30)
+_HUGE = sp.Float(np.finfo(np.float64).max, 30)
+
+
+def _check_decimal_strings(raw: np.ndarray, what: str) -> None:
+    """Decimal text that float64 would round to 0 or infinity is an error, not a silent zero."""
+    for text in raw.flat:
+        value = float(text)
+        if value == 0 and any(c in "123456789" for c in str(text).lower().split("e")[0]):
+            raise NonFiniteError(
+                f"{what}: {str(text)[:30]!r} underflows float64; the mpmath backend "
+                "(--precision) holds it"
+            )
+        if not np.isfinite(value) and str(text).strip().lower() not in ("nan", "inf", "-inf"):
+            raise NonFiniteError(
+                f"{what}: {str(text)[:30]!r} overflows float64; the mpmath backend "
+                "(--precision) holds it"
+            )
 
 
 def get_backend(backend: str | Backend) -> Backend:

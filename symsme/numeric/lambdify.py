@@ -30,7 +30,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from symsme.algebra.jets import parse_var
-from symsme.errors import ExpressionError, HessianConditionError, NonFiniteError
+from symsme.errors import ExpressionError, HessianConditionError, NonFiniteError, ShapeError
 from symsme.expressions import check_expression, parse_expression, parse_text
 from symsme.numeric.backend import Backend, BackendName, get_backend
 from symsme.numeric.psi import Psi, PsiShifted
@@ -139,6 +139,7 @@ class Lambdified1D:
         self.backend = self._backend.name
         modules = self._backend.lambdify_modules
         self._call = self._call_numpy if self._backend.vectorised else self._call_each
+        self._backend.check_constants([expr], "the expression")
         try:
             self._func = sp.lambdify((variable, eta_symbol), stabilise_psi(expr), modules=modules)
         except Exception as exc:  # the printers raise various types for unsupported functions
@@ -195,7 +196,7 @@ class Lambdified1D:
         return self._call_mpmath(x)
 
     def _call_numpy(self, x: npt.ArrayLike) -> np.ndarray:
-        xs = np.asarray(x, dtype=np.float64)
+        xs = self._backend.asarray(x, "points x")
         if not np.all(np.isfinite(xs)):
             bad = xs[~np.isfinite(xs)].flat[0]
             raise NonFiniteError(f"point x = {float(bad)!r} is not finite")
@@ -223,7 +224,10 @@ class Lambdified1D:
         return out
 
     def _call_mpmath(self, x: Any) -> mpmath.mpf:
-        xm = mpmath.mpf(x)
+        try:
+            xm = self._backend.convert(x)
+        except (TypeError, ValueError) as exc:
+            raise ShapeError(f"point x = {str(x)[:40]!r} is not a real number") from exc
         if not mpmath.isfinite(xm):
             raise NonFiniteError(f"point x = {x!r} is not finite")
         eta = self._backend.number(self.eta)
@@ -262,7 +266,7 @@ def _as_scalar_sigma(sigma: Any) -> Any:
 
 
 def lambdify_1d(
-    expr: sp.Expr | str,
+    expr: Any,
     loss: sp.Expr | str,
     sigma: sp.Expr | str | float | int | None = None,
     *,
@@ -291,8 +295,9 @@ def lambdify_1d(
     Parameters
     ----------
     expr:
-        Expression in ``eta``, ``g0, g1, ...``, ``s0, s1, ...``, ``k{n}_{j}`` (a SymPy expression
-        or a string).
+        Expression in ``eta``, ``g0, g1, ...``, ``s0, s1, ...``, ``k{n}_{j}`` (a SymPy expression,
+        a string, or a 1-D :class:`~symsme.algebra.series.Series` such as
+        ``modified_equation(3).drift[2]``); jets up to order :data:`MAX_JET`.
     loss, sigma:
         :math:`f` and :math:`\Sigma` as SymPy expressions or strings in ``var``; ``sigma`` may
         also be written as a 1 x 1 matrix ``"[[1 + x**2]]"``.  ``sigma`` is only needed if
@@ -360,7 +365,19 @@ def lambdify_1d(
     return Lambdified1D(jets.xreplace(mapping), x, eta_symbol, eta_value, backend)
 
 
-def _parse_jet_expression(expr: sp.Expr | str) -> sp.Expr:
+MAX_JET = 12
+"""Highest derivative index of a jet symbol (``g12``, ``s12``, ``k3_12``) that
+:func:`lambdify_1d` substitutes: symbolic derivatives swell (the 14th of ``tan`` takes seconds),
+and the 1-D engine's default limits need no more."""
+
+
+def _parse_jet_expression(expr: Any) -> sp.Expr:
+    from symsme.algebra.series import Series
+
+    if isinstance(expr, Series):  # a coefficient of modified_equation(...) in 1-D jets
+        if expr.basis.dim != 1:
+            raise ExpressionError("lambdify_1d takes 1-D series; evaluate d-dim series on jets")
+        expr = expr.text() if expr else "0"
     if isinstance(expr, str):
         names = re.findall(r"[A-Za-z_]\w*", expr)
         local = {n: sp.Symbol(n) for n in names if jet_symbol(sp.Symbol(n)) is not None}
@@ -382,4 +399,11 @@ def _parse_jet_expression(expr: sp.Expr | str) -> sp.Expr:
     )
     if undefined:
         raise ExpressionError(f"expression {expr!r} uses unknown function(s) {undefined}")
+    for symbol in value.free_symbols:
+        kind, k, j = jet_symbol(symbol) or ("", 0, 0)
+        if max(k if kind in "gs" else j, 0) > MAX_JET:
+            raise ExpressionError(
+                f"expression uses the jet {symbol.name}: derivatives beyond order {MAX_JET} "
+                "are not substituted (symbolic derivatives swell)"
+            )
     return value

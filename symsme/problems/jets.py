@@ -115,6 +115,8 @@ class JetPlan:
             index_map = np.empty(shape, dtype=np.intp)
             for index in np.ndindex(shape):
                 index_map[index] = position[to_key(index)]
+            what = f"grad^{order} {'f' if kind == 'f' else 'Sigma'}"
+            self.backend.check_constants([parts[k] for k in keys], what)
             try:
                 func = sp.lambdify(
                     problem.variables,

@@ -195,6 +195,8 @@ def write_derivations(folder: str | os.PathLike = "derivations") -> list[Path]:
     """
     from symsme.errors import SymsmeError
 
+    if not str(folder).strip():
+        raise SymsmeError("--out is empty: name the folder to write")
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise SymsmeError(f"--out {str(folder)[:80]!r} exists and is not a folder")

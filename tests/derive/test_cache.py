@@ -161,3 +161,25 @@ def test_clear_cache_forgets_in_memory_memos(tmp_path, monkeypatch):
     cache.clear_cache()
     assert not contractions._GRADIENT and not jets.mono_derivative.cache_info().currsize
     assert modified_equation(2, dim="d", cache=False).drift[1]  # still works afterwards
+
+
+def test_a_folder_others_can_write_is_never_read(tmp_path, monkeypatch):
+    """A consistent forgery needs write access: entries are read only from a private folder."""
+    import os
+
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    monkeypatch.setenv("SYMSME_CACHE_DIR", str(folder))
+    cache.store(["k"], 1)
+    assert cache.load(["k"], _ident) == 1
+    os.chmod(folder, 0o777)
+    assert cache.load(["k"], _ident) is None
+    os.chmod(folder, 0o700)
+    assert cache.load(["k"], _ident) == 1
+
+
+def test_new_cache_folders_are_private(tmp_path, monkeypatch):
+    folder = tmp_path / "new" / "cache"
+    monkeypatch.setenv("SYMSME_CACHE_DIR", str(folder))
+    cache.store(["k"], 1)
+    assert folder.stat().st_mode & 0o077 == 0
