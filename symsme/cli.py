@@ -2,6 +2,7 @@
 
 ``symsme derive``       derive the modified equation (1-D jets or coordinate-free, any order)
 ``symsme evaluate``     drift and diffusion of a model at a point, for a user's loss and noise
+``symsme simulate``     Monte Carlo of SGD or of a model: mean, covariance, standard errors
 ``symsme quadratic``    exact laws of SGD and of each model on a quadratic with constant noise
 ``symsme derivations``  regenerate (or ``--check``) the committed ``derivations/`` documents
 
@@ -113,7 +114,29 @@ def _build_parser() -> argparse.ArgumentParser:
 
     _add_evaluate(sub)
     _add_quadratic(sub)
+    _add_simulate(sub)
     return p
+
+
+def _add_simulate(sub) -> None:  # noqa: ANN001
+    s = sub.add_parser("simulate", help="Monte Carlo of SGD or of an SDE model at t = K eta")
+    s.add_argument("--loss", required=True, help="loss f as an expression in the variables")
+    s.add_argument("--vars", required=True, help="comma-separated variables, e.g. x1,x2")
+    s.add_argument("--sigma", required=True, help="noise covariance Sigma(x) (a matrix)")
+    s.add_argument("--x0", required=True, help="start, e.g. 1,-1")
+    s.add_argument("--eta", required=True, help="learning rate eta > 0")
+    s.add_argument("--steps", type=_int_arg("--steps"), required=True, help="K SGD steps")
+    s.add_argument("--paths", type=_int_arg("--paths"), required=True, help="number of paths")
+    s.add_argument("--seed", type=_int_arg("--seed"), required=True, help="seed (an integer)")
+    s.add_argument("--model", default="sgd", help="sgd (default), sgf, sme2, ha-sme or meK")
+    s.add_argument("--scheme", default="euler", help="SDE integrator: euler")
+    s.add_argument(
+        "--substeps", type=_int_arg("--substeps"), default=1, help="SDE steps per SGD step"
+    )
+    s.add_argument("--psd", default="raise", help="non-PSD diffusion: raise, clip or ignore")
+    s.add_argument("--scheduler", default=None, help="a Dask scheduler address (not yet)")
+    s.add_argument("--format", default="text", help="text (default) or json")
+    s.add_argument("--force", action="store_true", help="beyond the limit on work")
 
 
 def _add_quadratic(sub) -> None:  # noqa: ANN001
@@ -392,6 +415,36 @@ def _quadratic(args: argparse.Namespace) -> str:
         )
 
 
+def _simulate(args: argparse.Namespace) -> str:
+    from symsme.numeric.backend import NumpyBackend
+    from symsme.problems import Problem
+    from symsme.report.simulation import render_simulation
+    from symsme.simulate import simulate
+
+    if args.format not in ("text", "json"):
+        raise SymsmeError(f"unknown --format {args.format!r}; choose one of text, json")
+    if args.scheme != "euler":
+        raise SymsmeError(f"--scheme {_quote(args.scheme)} is not available yet (known: euler)")
+    if args.scheduler is not None:
+        raise SymsmeError("--scheduler (Dask) is not available yet; simulate runs locally")
+    eta = _parse_eta(args.eta)
+    problem = Problem(args.loss, args.vars, args.sigma)
+    x0 = _numeric_matrix(args.x0, "--x0", NumpyBackend(), vector=True)
+    result = simulate(
+        "sgd" if args.model == "sgd" else args.model,
+        problem,
+        x0,
+        eta=eta,
+        steps=args.steps,
+        paths=args.paths,
+        seed=args.seed,
+        substeps=args.substeps,
+        psd=args.psd,
+        force=args.force,
+    )
+    return render_simulation(result, model=args.model, fmt=args.format)
+
+
 def _derivations(args: argparse.Namespace) -> tuple[str, int]:
     from symsme.report.derivations import check_derivations, write_derivations
 
@@ -434,6 +487,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             out, status = _derivations(args)
         elif args.command == "quadratic":
             out = _quadratic(args)
+        elif args.command == "simulate":
+            out = _simulate(args)
         else:
             out = _evaluate(args)
     except _UsageError as exc:

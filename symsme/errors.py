@@ -20,6 +20,7 @@ __all__ = [
     "DimensionError",
     "CacheSettingError",
     "LimitError",
+    "DivergenceError",
 ]
 
 
@@ -81,3 +82,8 @@ class CacheSettingError(SymsmeError):
 class LimitError(SymsmeError):
     """A request beyond a documented limit on work (order, moments, precision, exponents);
     the message names the limit and how to lift it where that is possible."""
+
+
+class DivergenceError(SymsmeError):
+    """A simulated path left every finite number (SGD or an SDE diverged); the message names
+    the step and how many paths."""

@@ -1,0 +1,162 @@
+r"""The simulate stage: Monte Carlo of SGD and of its SDE models, with seeds as arguments.
+
+Front door: :func:`simulate`.  ``process`` is ``"sgd"`` (Gaussian noise with :math:`\Sigma(x)`,
+or minibatches of a :meth:`~symsme.problems.Problem.finite_sum`) or any registered model
+(:data:`symsme.models.MODELS`, ``meK`` included), integrated by Euler-Maruyama
+(:mod:`symsme.simulate.processes`).  Results for a seed do not depend on how the paths are
+batched (:mod:`symsme.simulate.rng`).  Conditions of a model (HA-SME's
+:math:`\eta\lambda_{\max} < 1`, a PSD diffusion) that fail at a visited point stop the run with
+an error naming the point; a path that leaves the finite numbers stops it with a
+:class:`~symsme.errors.DivergenceError` naming the step and the number of paths.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from symsme.errors import DivergenceError, LimitError, NonFiniteError, ShapeError
+from symsme.models import sde_model
+from symsme.problems import Problem
+from symsme.simulate.processes import EulerMaruyama, GaussianSGD, MinibatchSGD
+from symsme.simulate.rng import PathsRandom
+from symsme.validate import check_choice, check_integer, check_step_size
+
+__all__ = ["MAX_WORK", "Simulation", "simulate"]
+
+MAX_WORK = 10**9
+"""Largest ``paths * steps * substeps * d`` served without ``force=True``."""
+
+SCHEMES = ("euler",)
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """The end states of the paths and their statistics at :math:`t = K\\eta`."""
+
+    samples: np.ndarray
+    """``(paths, d)`` end states."""
+    t: float
+    steps: int
+
+    @property
+    def paths(self) -> int:
+        return int(self.samples.shape[0])
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.samples.mean(axis=0)
+
+    @property
+    def cov(self) -> np.ndarray:
+        """Sample covariance (unbiased)."""
+        return np.atleast_2d(np.cov(self.samples, rowvar=False, ddof=1))
+
+    @property
+    def stderr_mean(self) -> np.ndarray:
+        """Standard error of each coordinate of :attr:`mean`."""
+        return self.samples.std(axis=0, ddof=1) / np.sqrt(self.paths)
+
+
+def simulate(
+    process: str,
+    problem: Problem,
+    x0: npt.ArrayLike,
+    *,
+    eta: Any,
+    steps: int,
+    paths: int,
+    seed: int,
+    scheme: str = "euler",
+    substeps: int = 1,
+    order: int | None = None,
+    psd: str = "raise",
+    replace: bool = True,
+    progress: bool | None = None,
+    force: bool = False,
+) -> Simulation:
+    r"""Simulate ``paths`` paths of ``process`` for ``steps`` SGD steps (time :math:`K\eta`).
+
+    Parameters
+    ----------
+    process:
+        ``"sgd"`` or a registered model (``"sgf"``, ``"sme2"``, ``"ha-sme"``, ``"meK"``).
+    problem:
+        The loss and noise; for a finite sum, SGD draws minibatches of its ``batch_size``.
+    x0:
+        The start, shape ``(d,)`` (every path starts there).
+    eta, steps, paths, seed:
+        Learning rate; number of SGD steps; number of paths; the seed (an int).
+    scheme, substeps:
+        SDE integrator (``"euler"``) and its steps per SGD step.
+    order, psd:
+        The order of ``me`` and the PSD policy of the model (:mod:`symsme.numeric.psd`).
+    replace:
+        Minibatches with replacement (default) or without.
+    progress:
+        Show a bar over the steps (default: on a terminal).
+    """
+    eta_f = float(check_step_size(eta))
+    steps = check_integer(steps, "steps", 1)
+    paths = check_integer(paths, "paths", 1)
+    seed = check_integer(seed, "seed", 0)
+    substeps = check_integer(substeps, "substeps", 1)
+    check_choice(scheme, SCHEMES, "scheme")
+    start = problem.check_points(x0)
+    if start.shape != (problem.dim,):
+        raise ShapeError(f"x0 must be one point of length {problem.dim}, got shape {start.shape}")
+    work = paths * steps * substeps * problem.dim
+    if work > MAX_WORK and not force:
+        raise LimitError(
+            f"paths*steps*substeps*d = {work:.3g} is beyond the limit {MAX_WORK:.0e}; "
+            "pass force=True (--force) to simulate anyway"
+        )
+    stepper: Any
+    if process == "sgd":
+        if problem.per_sample_losses is not None:
+            stepper = MinibatchSGD(problem, eta_f, replace=replace)
+        else:
+            stepper = GaussianSGD(problem, eta_f)
+    else:
+        model = sde_model(problem, process, eta, order=order, psd=psd)  # type: ignore[arg-type]
+        stepper = EulerMaruyama(model, eta_f, substeps)
+    rng = PathsRandom(seed, paths)
+    x = np.broadcast_to(start, (paths, problem.dim)).copy()
+    bar = _bar(progress, steps)
+    try:
+        for k in range(steps):
+            try:
+                with np.errstate(over="ignore", invalid="ignore"):
+                    x = stepper.step(x, rng)
+            except NonFiniteError as exc:
+                raise DivergenceError(
+                    f"{process} left the finite numbers at step {k + 1} of {steps}: "
+                    f"{str(exc)[:120]}"
+                ) from None
+            bad = ~np.all(np.isfinite(x), axis=-1)
+            if np.any(bad):
+                raise DivergenceError(
+                    f"{process} diverged at step {k + 1} of {steps}: {int(bad.sum())} of "
+                    f"{paths} path(s) left the finite numbers"
+                )
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    samples = x
+    return Simulation(samples, steps * eta_f, steps)
+
+
+def _bar(progress: bool | None, total: int) -> Any:
+    if progress is None:
+        progress = sys.stderr.isatty()
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="simulate", unit="step", leave=False, file=sys.stderr)

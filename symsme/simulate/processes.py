@@ -1,0 +1,143 @@
+r"""One step of SGD or of an SDE model for a batch of paths, with a given generator.
+
+- SGD with Gaussian gradient noise (Li, Tai, E 2019): :math:`x_{k+1} = x_k - \eta(\nabla f(x_k)
+  + L(x_k)\xi_k)`, :math:`L L^\top = \Sigma(x_k)` (symmetric square root, factorised per point;
+  :math:`\Sigma` must be PSD up to the shared tolerance of :mod:`symsme.numeric.psd`).
+- SGD on a finite sum :math:`f = \frac1n\sum_i f_i` with minibatches of size :math:`B`, drawn
+  with replacement or without: the gradient is the minibatch mean of :math:`\nabla f_i`.
+- Euler-Maruyama for a registered model (:mod:`symsme.models`), time step :math:`h`:
+  :math:`X \leftarrow X + b(X)h + (\eta h)^{1/2} L(X)\xi`, :math:`LL^\top = D(X)`; one step
+  of SGD is :math:`\eta/h` steps (weak order 1 in :math:`h`).  Model conditions
+  (HA-SME: :math:`\eta\lambda_{\max} < 1`, PSD :math:`D`) are checked at every point: a
+  violation is an error naming the point (``psd="clip"`` only when asked).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from symsme.errors import NotPositiveSemidefiniteError, ShapeError
+from symsme.models import NumericModel
+from symsme.numeric.backend import NumpyBackend
+from symsme.numeric.psd import point_text, psd_tolerance
+from symsme.problems import Problem
+from symsme.simulate.rng import PathsRandom
+
+__all__ = ["GaussianSGD", "MinibatchSGD", "EulerMaruyama", "apply_sqrt"]
+
+_NUMPY = NumpyBackend()
+
+
+def apply_sqrt(matrices: np.ndarray, z: np.ndarray, points: np.ndarray, what: str) -> np.ndarray:
+    """:math:`L z` with :math:`LL^\top = M`, for PSD matrices ``(..., d, d)`` and vectors
+    ``(..., d)``: the square root of the diagonal when every matrix is diagonal, else Cholesky
+    when every matrix is positive definite, else the symmetric square root from an
+    eigendecomposition, where eigenvalues below the shared tolerance
+    (:func:`~symsme.numeric.psd.psd_tolerance`) are an error naming the point."""
+    d = matrices.shape[-1]
+    diagonal = np.diagonal(matrices, axis1=-2, axis2=-1)
+    off = ~np.eye(d, dtype=bool)
+    if not np.any(matrices[..., off]) and np.all(diagonal >= 0):
+        return np.sqrt(diagonal) * z
+    try:
+        return (np.linalg.cholesky(matrices) @ z[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        pass
+    lam, v = np.linalg.eigh(matrices)
+    tol = psd_tolerance(d, _NUMPY.norm(matrices), _NUMPY.eps)
+    bad = lam[..., 0] < -tol
+    if np.any(bad):
+        index = tuple(np.argwhere(bad)[0])
+        raise NotPositiveSemidefiniteError(
+            f"{what} is not positive semidefinite at {point_text(points, index, _NUMPY)}: "
+            f"eigenvalue {lam[index][0]:.10g}"
+        )
+    root = (v * np.sqrt(np.maximum(lam, 0.0))[..., None, :]) @ np.swapaxes(v, -1, -2)
+    return (root @ z[..., None])[..., 0]
+
+
+class GaussianSGD:
+    """SGD with Gaussian gradient noise of covariance :math:`\\Sigma(x)`."""
+
+    name = "sgd"
+
+    def __init__(self, problem: Problem, eta: float) -> None:
+        self.problem = problem
+        self.eta = eta
+
+    def step(self, x: np.ndarray, rng: PathsRandom) -> np.ndarray:
+        jets = self.problem.jets(x, 1, 0)
+        noise = apply_sqrt(jets.sigma, rng.standard_normal(x.shape), x, "Sigma")
+        return x - self.eta * (jets.gradient + noise)
+
+
+class MinibatchSGD:
+    """SGD on a finite sum with minibatches of size ``batch``, with or without replacement."""
+
+    name = "sgd"
+
+    def __init__(self, problem: Problem, eta: float, replace: bool = True) -> None:
+        if problem.per_sample_losses is None or problem.batch_size is None:
+            raise ShapeError("minibatch SGD needs a Problem.finite_sum(...)")
+        self.problem = problem
+        self.eta = eta
+        self.replace = replace
+        self.n = len(problem.per_sample_losses)
+        self.batch = problem.batch_size
+        if not replace and self.batch > self.n:
+            raise ShapeError(
+                f"a minibatch of {self.batch} without replacement needs at least {self.batch} "
+                f"samples, the sum has {self.n}"
+            )
+        grads = sp.Matrix(
+            [[sp.diff(fi, v) for v in problem.variables] for fi in problem.per_sample_losses]
+        )
+        _NUMPY.check_constants(list(grads), "a per-sample gradient")
+        self._grad = sp.lambdify(problem.variables, grads, modules="numpy", cse=True)
+
+    def per_sample_gradients(self, x: np.ndarray) -> np.ndarray:
+        """:math:`\\nabla f_i(x)` for every path and sample, shape ``(paths, n, d)``."""
+        with np.errstate(all="ignore"):
+            values = self._grad(*(x[:, a] for a in range(x.shape[1])))
+        out = np.empty((x.shape[0], self.n, x.shape[1]))
+        for i in range(self.n):
+            for a in range(x.shape[1]):
+                out[:, i, a] = values[i][a]
+        return out
+
+    def step(self, x: np.ndarray, rng: PathsRandom) -> np.ndarray:
+        grads = self.per_sample_gradients(x)
+        paths = x.shape[0]
+        if self.replace:
+            index = rng.integers(self.n, (paths, self.batch))
+        else:
+            index = np.argsort(rng.random((paths, self.n)), axis=1)[:, : self.batch]
+        chosen = np.take_along_axis(grads, index[..., None], axis=1)
+        return x - self.eta * chosen.mean(axis=1)
+
+
+class EulerMaruyama:
+    """Euler-Maruyama for a bound model, ``substeps`` steps of size :math:`\\eta/` ``substeps``
+    per SGD step (so that one call advances time by :math:`\\eta`)."""
+
+    def __init__(self, model: NumericModel, eta: float, substeps: int = 1) -> None:
+        self.model = model
+        self.name = model.model
+        self.eta = eta
+        self.substeps = substeps
+        self.h = eta / substeps
+
+    def step(self, x: np.ndarray, rng: PathsRandom) -> np.ndarray:
+        for _ in range(self.substeps):
+            b, d = self.model.drift_diffusion(x)
+            noise = apply_sqrt(d, rng.standard_normal(x.shape), x, f"the {self.name} diffusion")
+            x = x + self.h * b + np.sqrt(self.eta * self.h) * noise
+        return x
+
+
+def describe(process: Any) -> str:
+    """The process's name for messages."""
+    return str(getattr(process, "name", type(process).__name__))

@@ -1,0 +1,126 @@
+"""Monte Carlo of SGD and of the SDE models against exact laws, with stated seeds and
+tolerances; reproducibility across batchings; the integrator's own weak order; bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from symsme import Problem
+from symsme.cli import main
+from symsme.errors import DivergenceError, HessianConditionError, LimitError, ShapeError
+from symsme.exact.quadratic import ou_law, sgd_law
+from symsme.simulate import simulate
+
+A = [[2.0, 0.5], [0.5, 1.0]]
+S = [[1.0, 0.3], [0.3, 0.5]]
+
+
+def test_gaussian_sgd_matches_the_exact_law():
+    """Seed 7, 40,000 paths: mean within 4 standard errors of SGD's exact mean, covariance
+    within 4% (its relative standard error is about 1%)."""
+    p = Problem.quadratic(A, S)
+    r = simulate("sgd", p, [1.0, -1.0], eta=0.1, steps=20, paths=40_000, seed=7)
+    mean, cov = sgd_law(np.array(A), np.array(S), 0.1, [1.0, -1.0], 20)
+    assert np.all(np.abs(r.mean - mean) < 4 * r.stderr_mean)
+    np.testing.assert_allclose(r.cov, cov, rtol=0.04, atol=0.04 * np.abs(cov).max())
+
+
+@pytest.mark.parametrize("replace", [True, False])
+def test_minibatch_sgd_matches_the_exact_law(replace):
+    r"""f_i = (x - c_i)^2/2: the minibatch gradient is x - mean(c_batch), whose noise has the
+    constant variance var(c)/B with replacement and var(c)/B (n - B)/(n - 1) without; SGD's
+    mean and variance recursions are exact for any noise.  Seed 11, 40,000 paths, tolerances
+    as above."""
+    c = np.array([1.0, -1.0, 0.5, 2.0])
+    n, batch = len(c), 2
+    p = Problem.finite_sum([f"(x - ({v}))**2/2" for v in c], "x", batch)
+    var = c.var() / batch * (1 if replace else (n - batch) / (n - 1))
+    r = simulate("sgd", p, [3.0], eta=0.2, steps=10, paths=40_000, seed=11, replace=replace)
+    mean, cov = sgd_law([[1.0]], [[var]], 0.2, [3.0 - c.mean()], 10)
+    assert abs(r.mean[0] - c.mean() - mean[0]) < 4 * r.stderr_mean[0]
+    assert r.cov[0, 0] == pytest.approx(cov[0, 0], rel=0.04)
+
+
+def test_results_do_not_depend_on_the_number_of_paths():
+    p = Problem("x1**4/4 + x2**2/2", "x1 x2", "[[1 + x1**2, 0], [0, 1]]")
+    many = simulate("sgd", p, [0.5, 0.5], eta=0.05, steps=5, paths=600, seed=3)
+    few = simulate("sgd", p, [0.5, 0.5], eta=0.05, steps=5, paths=300, seed=3)
+    np.testing.assert_array_equal(many.samples[:300], few.samples)
+    other = simulate("sgd", p, [0.5, 0.5], eta=0.05, steps=5, paths=300, seed=4)
+    assert not np.array_equal(other.samples, few.samples)
+    hasme = simulate("ha-sme", p, [0.5, 0.5], eta=0.05, steps=5, paths=300, seed=3)
+    again = simulate("ha-sme", p, [0.5, 0.5], eta=0.05, steps=5, paths=260, seed=3)
+    np.testing.assert_array_equal(hasme.samples[:260], again.samples)
+
+
+def test_euler_maruyama_has_weak_order_one():
+    """SGF on f = x^2/2, Sigma = 1, eta = 1/2 is the OU process dX = -X dt + (1/2)^{1/2} dW;
+    E X_1 = e^{-1} x0.  Euler-Maruyama with h = 1/2 .. 1/16 (common seed 5, 200,000 paths,
+    stderr about 1e-3): the fitted slope of log|error| against log h is 1 within 0.15."""
+    p = Problem("x**2/2", "x", "1")
+    hs, errors = [], []
+    for substeps in (1, 2, 4, 8):
+        r = simulate("sgf", p, [1.0], eta=0.5, steps=2, paths=200_000, seed=5, substeps=substeps)
+        hs.append(0.5 / substeps)
+        errors.append(abs(r.mean[0] - np.exp(-1.0)))
+    slope = np.polyfit(np.log(hs), np.log(errors), 1)[0]
+    assert slope == pytest.approx(1.0, abs=0.15)
+
+
+def test_hasme_simulation_approaches_its_exact_law():
+    """HA-SME by Euler-Maruyama with 8 substeps on a quadratic: mean within the O(h) bias plus
+    4 standard errors of its exact OU law (seed 2, 20,000 paths)."""
+    p = Problem.quadratic(A, S)
+    r = simulate("ha-sme", p, [1.0, -1.0], eta=0.1, steps=10, paths=20_000, seed=2, substeps=8)
+    mean, _ = ou_law("ha-sme", np.array(A), np.array(S), 0.1, [1.0, -1.0], 1.0)
+    assert np.all(np.abs(r.mean - mean) < 4 * r.stderr_mean + 0.01)
+
+
+def test_bad_input_and_failures():
+    p = Problem("x**4/4", "x", "1")
+    with pytest.raises(DivergenceError, match="step"):
+        simulate("sgd", p, [3.0], eta=1.0, steps=50, paths=10, seed=0)
+    with pytest.raises(HessianConditionError, match="x = "):
+        simulate("ha-sme", p, [3.0], eta=0.5, steps=2, paths=10, seed=0)
+    with pytest.raises(ShapeError):
+        simulate("sgd", p, [1.0, 2.0], eta=0.1, steps=2, paths=10, seed=0)
+    with pytest.raises(LimitError):
+        simulate("sgd", p, [1.0], eta=0.1, steps=10**6, paths=10**6, seed=0)
+    for kwargs in ({"steps": 0}, {"paths": 0}, {"seed": -1}):
+        with pytest.raises(Exception) as info:
+            simulate("sgd", p, [1.0], eta=0.1, **{"steps": 2, "paths": 2, "seed": 0, **kwargs})
+        assert info.type.__module__ == "symsme.errors"
+
+
+BASE = ["simulate", "--loss", "x1**2 + x2**2/2", "--vars", "x1,x2", "--sigma", "[[1, 0], [0, 1]]"]
+
+
+def test_cli_contract(capsys):
+    argv = [*BASE, "--x0", "1,-1", "--eta", "0.1", "--steps", "5", "--paths", "500"]
+    status = main([*argv, "--seed", "1", "--format", "json"])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    data = json.loads(out)
+    assert set(data) >= {"mean", "cov", "stderr_mean", "paths"} and data["paths"] == 500
+    assert np.asarray(data["cov"]).shape == (2, 2)
+    status = main([*argv, "--seed", "1", "--format", "json"])
+    assert json.loads(capsys.readouterr()[0]) == data  # the seed fixes the result
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--scheme", "weak2"], "not available yet"),
+        (["--scheduler", "tcp://127.0.0.1:8786"], "Dask"),
+        (["--model", "adam"], "unknown model"),
+        (["--paths", "0"], "paths"),
+    ],
+)
+def test_cli_bad_input(capsys, extra, needle):
+    argv = [*BASE, "--x0", "1,-1", "--eta", "0.1", "--steps", "5", "--paths", "50", "--seed", "1"]
+    status = main([*argv, *extra])
+    _, err = capsys.readouterr()
+    assert status == 2 and err.count("\n") == 1 and needle in err, err
