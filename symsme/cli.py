@@ -134,7 +134,9 @@ def _add_simulate(sub) -> None:  # noqa: ANN001
         "--substeps", type=_int_arg("--substeps"), default=1, help="SDE steps per SGD step"
     )
     s.add_argument("--psd", default="raise", help="non-PSD diffusion: raise, clip or ignore")
-    s.add_argument("--scheduler", default=None, help="a Dask scheduler address (not yet)")
+    s.add_argument(
+        "--scheduler", default=None, help="run on the Dask cluster at this scheduler address"
+    )
     s.add_argument("--format", default="text", help="text (default) or json")
     s.add_argument("--force", action="store_true", help="beyond the limit on work")
 
@@ -425,8 +427,6 @@ def _simulate(args: argparse.Namespace) -> str:
         raise SymsmeError(f"unknown --format {args.format!r}; choose one of text, json")
     if args.scheme != "euler":
         raise SymsmeError(f"--scheme {_quote(args.scheme)} is not available yet (known: euler)")
-    if args.scheduler is not None:
-        raise SymsmeError("--scheduler (Dask) is not available yet; simulate runs locally")
     eta = _parse_eta(args.eta)
     problem = Problem(args.loss, args.vars, args.sigma)
     x0 = _numeric_matrix(args.x0, "--x0", NumpyBackend(), vector=True)
@@ -441,6 +441,7 @@ def _simulate(args: argparse.Namespace) -> str:
         substeps=args.substeps,
         psd=args.psd,
         force=args.force,
+        scheduler=args.scheduler,
     )
     return render_simulation(result, model=args.model, fmt=args.format)
 

@@ -200,6 +200,12 @@ class Problem:
         self._sigma_parts: dict[int, dict[tuple[int, int, tuple[int, ...]], sp.Expr]] = {}
         self._plans: dict[str, JetPlan] = {}
 
+    def __getstate__(self) -> dict:
+        # Lambdified functions do not pickle (a Dask worker builds its own plans).
+        state = dict(self.__dict__)
+        state["_plans"] = {}
+        return state
+
     @property
     def dim(self) -> int:
         """The dimension :math:`d`."""

@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from symsme.errors import DivergenceError, LimitError, NonFiniteError, ShapeError
+from symsme.errors import DivergenceError, LimitError, NonFiniteError, ShapeError, SymsmeError
 from symsme.models import sde_model
 from symsme.problems import Problem
 from symsme.simulate.processes import EulerMaruyama, GaussianSGD, MinibatchSGD
-from symsme.simulate.rng import PathsRandom
+from symsme.simulate.rng import BLOCK, PathsRandom
 from symsme.validate import check_choice, check_integer, check_step_size
 
 __all__ = ["MAX_WORK", "Simulation", "simulate"]
@@ -78,6 +78,8 @@ def simulate(
     replace: bool = True,
     progress: bool | None = None,
     force: bool = False,
+    client: Any = None,
+    scheduler: str | None = None,
 ) -> Simulation:
     r"""Simulate ``paths`` paths of ``process`` for ``steps`` SGD steps (time :math:`K\eta`).
 
@@ -98,7 +100,10 @@ def simulate(
     replace:
         Minibatches with replacement (default) or without.
     progress:
-        Show a bar over the steps (default: on a terminal).
+        Show a bar over the steps (default: on a terminal; local runs).
+    client, scheduler:
+        Run on a Dask cluster: a ``distributed.Client``, or a scheduler address to connect to.
+        Paths go to the workers in whole blocks, so the numbers equal a local run's.
     """
     eta_f = float(check_step_size(eta))
     steps = check_integer(steps, "steps", 1)
@@ -115,41 +120,129 @@ def simulate(
             f"paths*steps*substeps*d = {work:.3g} is beyond the limit {MAX_WORK:.0e}; "
             "pass force=True (--force) to simulate anyway"
         )
-    stepper: Any
+    settings = dict(
+        process=process,
+        problem=problem,
+        start=start,
+        eta=eta,
+        steps=steps,
+        seed=seed,
+        order=order,
+        psd=psd,
+        substeps=substeps,
+        replace=replace,
+    )
+    stepper = _make_stepper(**{k: settings[k] for k in _STEPPER_ARGS})  # fail before any work
+    if client is None and scheduler is None:
+        bar = _bar(progress, steps)
+        try:
+            samples = _run_blocks(**settings, first_block=0, paths=paths, bar=bar, stepper=stepper)
+        finally:
+            if bar is not None:
+                bar.close()
+    else:
+        samples = _run_on_dask(settings, paths, client, scheduler)
+    return Simulation(samples, steps * eta_f, steps)
+
+
+_STEPPER_ARGS = ("process", "problem", "eta", "order", "psd", "substeps", "replace")
+
+
+def _make_stepper(
+    process: str,
+    problem: Problem,
+    eta: Any,
+    order: int | None,
+    psd: str,
+    substeps: int,
+    replace: bool,
+) -> Any:
+    eta_f = float(check_step_size(eta))
     if process == "sgd":
         if problem.per_sample_losses is not None:
-            stepper = MinibatchSGD(problem, eta_f, replace=replace)
-        else:
-            stepper = GaussianSGD(problem, eta_f)
-    else:
-        model = sde_model(problem, process, eta, order=order, psd=psd)  # type: ignore[arg-type]
-        stepper = EulerMaruyama(model, eta_f, substeps)
-    rng = PathsRandom(seed, paths)
+            return MinibatchSGD(problem, eta_f, replace=replace)
+        return GaussianSGD(problem, eta_f)
+    model = sde_model(problem, process, eta, order=order, psd=psd)  # type: ignore[arg-type]
+    return EulerMaruyama(model, eta_f, substeps)
+
+
+def _run_blocks(
+    *,
+    process: str,
+    problem: Problem,
+    start: np.ndarray,
+    eta: Any,
+    steps: int,
+    seed: int,
+    order: int | None,
+    psd: str,
+    substeps: int,
+    replace: bool,
+    first_block: int,
+    paths: int,
+    bar: Any = None,
+    stepper: Any = None,
+) -> np.ndarray:
+    """End states of ``paths`` paths from block ``first_block`` on (a whole run, or one task of
+    a Dask run: the numbers are the same either way)."""
+    if stepper is None:
+        stepper = _make_stepper(process, problem, eta, order, psd, substeps, replace)
+    rng = PathsRandom(seed, paths, first_block)
     x = np.broadcast_to(start, (paths, problem.dim)).copy()
-    bar = _bar(progress, steps)
-    try:
-        for k in range(steps):
-            try:
-                with np.errstate(over="ignore", invalid="ignore"):
-                    x = stepper.step(x, rng)
-            except NonFiniteError as exc:
-                raise DivergenceError(
-                    f"{process} left the finite numbers at step {k + 1} of {steps}: "
-                    f"{str(exc)[:120]}"
-                ) from None
-            bad = ~np.all(np.isfinite(x), axis=-1)
-            if np.any(bad):
-                raise DivergenceError(
-                    f"{process} diverged at step {k + 1} of {steps}: {int(bad.sum())} of "
-                    f"{paths} path(s) left the finite numbers"
-                )
-            if bar is not None:
-                bar.update(1)
-    finally:
+    for k in range(steps):
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                x = stepper.step(x, rng)
+        except NonFiniteError as exc:
+            raise DivergenceError(
+                f"{process} left the finite numbers at step {k + 1} of {steps}: {str(exc)[:120]}"
+            ) from None
+        bad = ~np.all(np.isfinite(x), axis=-1)
+        if np.any(bad):
+            raise DivergenceError(
+                f"{process} diverged at step {k + 1} of {steps}: {int(bad.sum())} of "
+                f"{paths} path(s) left the finite numbers"
+            )
         if bar is not None:
-            bar.close()
-    samples = x
-    return Simulation(samples, steps * eta_f, steps)
+            bar.update(1)
+    return x
+
+
+def _run_on_dask(settings: dict, paths: int, client: Any, scheduler: str | None) -> np.ndarray:
+    """Split the paths into whole blocks, one task per chunk (retried twice if a worker is
+    lost); the gathered chunks must account for every path, or the run fails."""
+    try:
+        from distributed import Client
+    except ImportError as exc:  # pragma: no cover - distributed is in the dask extra
+        raise SymsmeError(
+            "Dask scale-out needs distributed: python3 -m pip install 'symsme[dask]'"
+        ) from exc
+    own = client is None
+    if own:
+        try:
+            client = Client(scheduler, timeout="5s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise SymsmeError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}") from None
+    try:
+        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        n_blocks = -(-paths // BLOCK)
+        per_task = max(1, -(-n_blocks // (2 * workers)))
+        futures = []
+        for first in range(0, n_blocks, per_task):
+            count = min(per_task * BLOCK, paths - first * BLOCK)
+            futures.append(
+                client.submit(
+                    _run_blocks, **settings, first_block=first, paths=count, pure=False, retries=2
+                )
+            )
+        chunks = client.gather(futures)
+    finally:
+        if own:
+            client.close()
+    samples = np.concatenate(chunks, axis=0)
+    if samples.shape[0] != paths:
+        raise SymsmeError(f"the Dask run returned {samples.shape[0]} of {paths} paths")
+    return samples
 
 
 def _bar(progress: bool | None, total: int) -> Any:

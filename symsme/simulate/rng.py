@@ -54,11 +54,14 @@ class BlockRandom:
 
 
 class PathsRandom:
-    """The draws of paths ``0..paths-1``, block by block (:class:`BlockRandom`), stacked: all
-    paths advance together (one vectorised step), with each block's numbers its own."""
+    """The draws of ``paths`` paths starting at block ``first_block``, block by block
+    (:class:`BlockRandom`), stacked: all paths advance together (one vectorised step), with
+    each block's numbers its own."""
 
-    def __init__(self, seed: int, paths: int) -> None:
-        self.parts = [BlockRandom(seed, block, count) for block, _, count in blocks(paths)]
+    def __init__(self, seed: int, paths: int, first_block: int = 0) -> None:
+        self.parts = [
+            BlockRandom(seed, first_block + block, count) for block, _, count in blocks(paths)
+        ]
 
     def _stack(self, draw: str, *args: object) -> np.ndarray:
         return np.concatenate([getattr(part, draw)(*args) for part in self.parts], axis=0)

@@ -114,7 +114,6 @@ def test_cli_contract(capsys):
     ("extra", "needle"),
     [
         (["--scheme", "weak2"], "not available yet"),
-        (["--scheduler", "tcp://127.0.0.1:8786"], "Dask"),
         (["--model", "adam"], "unknown model"),
         (["--paths", "0"], "paths"),
     ],
