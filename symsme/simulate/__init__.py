@@ -133,6 +133,8 @@ def simulate(
         replace=replace,
     )
     stepper = _make_stepper(**{k: settings[k] for k in _STEPPER_ARGS})  # fail before any work
+    if hasattr(stepper, "check_stability"):
+        stepper.check_stability(start)
     if client is None and scheduler is None:
         bar = _bar(progress, steps)
         try:

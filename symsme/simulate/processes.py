@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from symsme.errors import NotPositiveSemidefiniteError, ShapeError
+from symsme.errors import NotPositiveSemidefiniteError, ShapeError, SymsmeError
 from symsme.models import NumericModel
 from symsme.numeric.backend import NumpyBackend
 from symsme.numeric.psd import point_text, psd_tolerance
@@ -129,6 +129,31 @@ class EulerMaruyama:
         self.eta = eta
         self.substeps = substeps
         self.h = eta / substeps
+
+    def check_stability(self, x0: np.ndarray) -> None:
+        r"""Refuse a step size at which Euler-Maruyama is unstable at the start: with
+        :math:`\rho` the dominant eigenvalue magnitude of the drift's Jacobian at ``x0``
+        (five power iterations on finite differences), explicit Euler amplifies
+        errors when :math:`h\rho > 2` -- HA-SME's drift rate :math:`-\log(1 - \eta\lambda)/\eta`
+        grows without bound as :math:`\eta\lambda \to 1`."""
+        x0 = np.asarray(x0, dtype=float)
+        b0 = self.model.drift(x0)
+        v = np.random.default_rng(0).standard_normal(x0.shape)
+        v /= np.linalg.norm(v)
+        eps = 1e-6 * max(1.0, float(np.linalg.norm(x0)))
+        rho = 0.0
+        for _ in range(5):
+            jv = (self.model.drift(x0 + eps * v) - b0) / eps
+            rho = float(np.linalg.norm(jv))
+            if not np.isfinite(rho) or rho == 0:
+                return
+            v = jv / rho
+        if self.h * rho > 2:
+            need = int(np.ceil(self.eta * rho / 2))
+            raise SymsmeError(
+                f"Euler-Maruyama is unstable for {self.name} at x0: h*rho = {self.h * rho:.3g} > 2 "
+                f"(rho = {rho:.4g}, the drift's stiffness); use substeps >= {need}"
+            )
 
     def step(self, x: np.ndarray, rng: PathsRandom) -> np.ndarray:
         for _ in range(self.substeps):

@@ -10,7 +10,13 @@ import pytest
 
 from symsme import Problem
 from symsme.cli import main
-from symsme.errors import DivergenceError, HessianConditionError, LimitError, ShapeError
+from symsme.errors import (
+    DivergenceError,
+    HessianConditionError,
+    LimitError,
+    ShapeError,
+    SymsmeError,
+)
 from symsme.exact.quadratic import ou_law, sgd_law
 from symsme.simulate import simulate
 
@@ -123,3 +129,14 @@ def test_cli_bad_input(capsys, extra, needle):
     status = main([*argv, *extra])
     _, err = capsys.readouterr()
     assert status == 2 and err.count("\n") == 1 and needle in err, err
+
+
+def test_an_unstable_euler_step_is_refused_with_the_substeps_needed():
+    """HA-SME at eta*lambda = 0.9 has drift rate -log(0.1)/eta = 15.35: explicit Euler with
+    h = eta = 0.15 (h*rate = 2.3) would oscillate and grow; the run asks for 2 substeps."""
+    p = Problem.quadratic([[1.0, 0.0], [0.0, 6.0]], [[1.0, 0.0], [0.0, 1.0]])
+    with pytest.raises(SymsmeError, match="substeps >= 2"):
+        simulate("ha-sme", p, [1.0, -1.0], eta=0.15, steps=3, paths=10, seed=0)
+    r = simulate("ha-sme", p, [1.0, -1.0], eta=0.15, steps=3, paths=4000, seed=0, substeps=8)
+    mean, _ = ou_law("ha-sme", [[1.0, 0.0], [0.0, 6.0]], np.eye(2), 0.15, [1.0, -1.0], 0.45)
+    assert np.all(np.abs(r.mean - mean) < 4 * r.stderr_mean + 0.02)
