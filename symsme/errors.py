@@ -21,6 +21,7 @@ __all__ = [
     "CacheSettingError",
     "LimitError",
     "DivergenceError",
+    "UnstableSchemeError",
 ]
 
 
@@ -87,3 +88,8 @@ class LimitError(SymsmeError):
 class DivergenceError(SymsmeError):
     """A simulated path left every finite number (SGD or an SDE diverged); the message names
     the step and how many paths."""
+
+
+class UnstableSchemeError(SymsmeError):
+    """A time step at which an explicit integrator is unstable (the drift is too stiff); the
+    message says how many substeps are needed."""

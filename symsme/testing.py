@@ -105,8 +105,10 @@ def psd_matrices(
     rank: int | None = None,
     basis: np.ndarray | None = None,
 ) -> np.ndarray:
-    r"""Positive semidefinite :math:`\Sigma` of exactly the given ``rank`` (default: full rank):
-    ``rank`` eigenvalues in :math:`[0.05, 1]\,` ``scale``, the others zero."""
+    r"""Positive semidefinite :math:`\Sigma` of the given ``rank`` (default: full rank):
+    ``rank`` eigenvalues in :math:`[0.05, 1]\,` ``scale``, the others zero -- in exact arithmetic;
+    in float64 a singular one may show eigenvalues of :math:`-10^{-16}` (within symsme's
+    PSD tolerance)."""
     r = dim if rank is None else rank
     lam = draw(st.lists(st.floats(0.05 * scale, scale), min_size=r, max_size=r))
     lam += [0.0] * (dim - r)
@@ -117,9 +119,13 @@ def psd_matrices(
 
 def step_sizes(hessian: np.ndarray, max_eta_lambda: float = 0.95) -> Any:
     r"""Step sizes with :math:`0 < \eta\lambda_{\max}(A) \le` ``max_eta_lambda`` (< 1:
-    HA-SME's condition); any :math:`\eta \le 1` when :math:`A` has no positive eigenvalue."""
-    lam_max = float(np.linalg.eigvalsh(hessian)[-1])
-    top = max_eta_lambda / lam_max if lam_max > 0 else 1.0
+    HA-SME's condition); :math:`\eta \in [10^{-3}, 1]` when :math:`A` has no eigenvalue above
+    :math:`10^{-8}\max(1, \|A\|)` (zero to rounding counts as not positive)."""
+    lam = np.linalg.eigvalsh(hessian)
+    lam_max = float(lam[-1])
+    scale = max(1.0, float(np.abs(lam).max()))
+    # eigenvalues within rounding of 0 are not positive: no condition from them
+    top = max_eta_lambda / lam_max if lam_max > 1e-8 * scale else 1.0
     return st.floats(top * 1e-3, top)
 
 
@@ -136,7 +142,8 @@ def quadratics(
     :math:`[-3, 5]`, PSD :math:`\Sigma` sharing the Hessian's eigenvectors when ``commuting``
     is True, in an independent basis when False (generically non-commuting), either when None;
     :math:`\eta` from :func:`step_sizes`; :math:`x_0` in :math:`[-2, 2]^d`.  With
-    ``commuting=False`` every draw has :math:`\|A\Sigma - \Sigma A\| > 10^{-3}`."""
+    ``commuting=False`` every draw has :math:`\|A\Sigma - \Sigma A\| > 10^{-3}` (so ``dim=1``
+    then draws 2 x 2 problems: in one dimension everything commutes)."""
     d = draw(_dims(dim))
     if commuting is False and d == 1:
         d = 2  # in one dimension everything commutes
@@ -154,8 +161,8 @@ def quadratics(
 
 
 def polynomial_losses(variables: tuple[str, ...] = ("x",), degree: int = 4) -> Any:
-    """Small polynomial losses as text (integer coefficients over small denominators), e.g.
-    ``"3/2*x**2 - x1*x2/4"``: parseable by :class:`symsme.Problem` in ``variables``."""
+    """Small non-zero polynomial losses as text (integer coefficients over small denominators),
+    e.g. ``"(3/2)*x1*x1 + (-1/4)*x1*x2"``: parseable by :class:`symsme.Problem`."""
     monomial = st.tuples(
         st.integers(-6, 6).filter(bool),
         st.integers(1, 4),
@@ -166,4 +173,13 @@ def polynomial_losses(variables: tuple[str, ...] = ("x",), degree: int = 4) -> A
         parts = [f"({c}/{q})*" + "*".join(names) for c, q, names in terms]
         return " + ".join(parts)
 
-    return st.lists(monomial, min_size=1, max_size=4).map(text)
+    def nonzero(terms: list[tuple[int, int, list[str]]]) -> bool:
+        from fractions import Fraction
+
+        total: dict[tuple[str, ...], Fraction] = {}
+        for c, q, names in terms:
+            key = tuple(sorted(names))
+            total[key] = total.get(key, Fraction(0)) + Fraction(c, q)
+        return any(total.values())
+
+    return st.lists(monomial, min_size=1, max_size=4).filter(nonzero).map(text)

@@ -114,3 +114,16 @@ def test_bad_matrices(capsys):
         )
         _, err = capsys.readouterr()
         assert status == 2 and err.count("\n") == 1, (h, s, err)
+
+
+def test_overflow_is_an_error_never_nan(capsys):
+    """inf * 0 used to print NaN (found by review); a law beyond float64 is one line."""
+    argv = ["quadratic", "--H", "[[-1]]", "--sigma", "[[1]]", "--x0", "1", "--eta", "0.5"]
+    status = main([*argv, "--steps", "3000", "--format", "json"])
+    out, err = capsys.readouterr()
+    assert status == 2 and "overflows" in err and out == ""
+    status = main([*argv, "--steps", "3000", "--precision", "30", "--format", "json"])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    data = json.loads(out, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+    assert isinstance(data["sgd"]["cov"][0][0], str)  # beyond float64: a decimal string

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import given
+from hypothesis import strategies as st
 
 from symsme import Problem
 from symsme.testing import polynomial_losses, psd_matrices, quadratics, symmetric_matrices
@@ -47,3 +48,24 @@ def test_non_commuting_is_the_generic_case(q):
 @given(polynomial_losses(("x1", "x2")))
 def test_polynomial_losses_are_problems(text):
     assert Problem(text, "x1 x2", "[[1, 0], [0, 1]]").loss.is_polynomial()
+
+
+@given(st.data())
+def test_step_sizes_are_finite_and_bounded(data):
+    from symsme.testing import step_sizes
+
+    a = data.draw(symmetric_matrices(2, -3.0, 5.0))
+    eta = data.draw(step_sizes(a))
+    lam_max = np.linalg.eigvalsh(a)[-1]
+    assert np.isfinite(eta) and eta > 0
+    assert eta <= 1 or eta * lam_max <= 0.95 + 1e-12
+
+
+def test_tiny_eigenvalues_do_not_make_huge_steps():
+    from hypothesis import find
+
+    from symsme.testing import step_sizes
+
+    for h in ([[5e-324]], [[1e-300]], [[2.2e-313]]):
+        eta = find(step_sizes(np.array(h)), lambda e: e > 0.5)
+        assert eta <= 1.0

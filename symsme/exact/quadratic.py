@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from symsme.errors import ExpressionError, ShapeError, SymsmeError
+from symsme.errors import ExpressionError, NonFiniteError, ShapeError, SymsmeError
 from symsme.models import NumericModel, get_model
 from symsme.numeric.backend import Backend, BackendName, get_backend
 from symsme.numeric.psd import PsdMode, check_psd_mode
@@ -124,10 +124,11 @@ def sgd_law(
     h = bk.number(check_step_size(eta))
     m = bk.asarray(np.eye(d)) - h * a
     noise = h * h * s
-    for _ in range(steps):
-        mean = m @ mean
-        cov = m @ cov @ m.T + noise
-    return mean, (cov + cov.T) / 2
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(steps):
+            mean = m @ mean
+            cov = m @ cov @ m.T + noise
+    return _finite(mean, "SGD mean", bk), _finite((cov + cov.T) / 2, "SGD covariance", bk)
 
 
 def _quadratic_model(
@@ -254,10 +255,23 @@ def ou_law(
     d_rot = w.T @ diffusion_matrix(model, a, sigma, eta, backend=bk, psd=psd) @ w
     c_rot = w.T @ c0 @ w
     rate = beta[:, None] + beta[None, :]
-    decay = bk.exp(-time * rate)
-    zero = np.asarray(rate == 0, dtype=bool)
-    safe = np.where(zero, 1, rate)
-    integral = np.where(zero, time, -bk.expm1(-time * safe) / safe)
-    mean = w @ (bk.exp(-time * beta) * (w.T @ mean0))
-    cov = w @ (decay * c_rot + h * d_rot * integral) @ w.T
-    return mean, (cov + cov.T) / 2
+    with np.errstate(over="ignore", invalid="ignore"):
+        decay = bk.exp(-time * rate)
+        zero = np.asarray(rate == 0, dtype=bool)
+        safe = np.where(zero, 1, rate)
+        integral = np.where(zero, time, -bk.expm1(-time * safe) / safe)
+        # a zero initial covariance stays zero however fast the rest grows (no inf * 0)
+        start = np.where(np.asarray(c_rot == 0, dtype=bool), 0, decay * c_rot)
+        mean = w @ (bk.exp(-time * beta) * (w.T @ mean0))
+        cov = w @ (start + h * d_rot * integral) @ w.T
+    return _finite(mean, "mean", bk), _finite((cov + cov.T) / 2, "covariance", bk)
+
+
+def _finite(value: np.ndarray, what: str, bk: Backend) -> np.ndarray:
+    """A law that overflows the number type is an error, never inf or NaN."""
+    if not np.all(bk.isfinite(value)):
+        raise NonFiniteError(
+            f"the {what} overflows {bk.name} at this time (an intermediate or the result is "
+            "beyond its range); with mpmath (--precision) the range is far larger"
+        )
+    return value

@@ -72,6 +72,10 @@ def number(value: Any) -> float | str:
         as_float = math.inf
     if math.isfinite(as_float) and (as_float != 0 or value == 0):
         return as_float
+    if math.isnan(as_float) or (isinstance(value, float) and math.isinf(value)):
+        from symsme.errors import NonFiniteError
+
+        raise NonFiniteError("a result is not finite (NaN or infinity): nothing is printed")
     if isinstance(value, Fraction):
         with mpmath.workdps(20):
             return mpmath.nstr(mpmath.mpf(value.numerator) / value.denominator, 17)

@@ -51,14 +51,20 @@ class Simulation:
     def mean(self) -> np.ndarray:
         return self.samples.mean(axis=0)
 
+    def _need_two(self, what: str) -> None:
+        if self.paths < 2:
+            raise ShapeError(f"the {what} needs at least 2 paths, the run has {self.paths}")
+
     @property
     def cov(self) -> np.ndarray:
-        """Sample covariance (unbiased)."""
+        """Sample covariance (unbiased; needs 2 paths)."""
+        self._need_two("sample covariance")
         return np.atleast_2d(np.cov(self.samples, rowvar=False, ddof=1))
 
     @property
     def stderr_mean(self) -> np.ndarray:
-        """Standard error of each coordinate of :attr:`mean`."""
+        """Standard error of each coordinate of :attr:`mean` (needs 2 paths)."""
+        self._need_two("standard error")
         return self.samples.std(axis=0, ddof=1) / np.sqrt(self.paths)
 
 
@@ -111,6 +117,12 @@ def simulate(
     seed = check_integer(seed, "seed", 0)
     substeps = check_integer(substeps, "substeps", 1)
     check_choice(scheme, SCHEMES, "scheme")
+    from symsme.numeric.psd import check_psd_mode
+
+    check_psd_mode(psd)
+    process = str(process).strip().lower()
+    if process == "sgd" and substeps != 1:
+        raise ShapeError(f"substeps={substeps} applies to SDE models, not to SGD itself")
     start = problem.check_points(x0)
     if start.shape != (problem.dim,):
         raise ShapeError(f"x0 must be one point of length {problem.dim}, got shape {start.shape}")
@@ -197,7 +209,8 @@ def _run_blocks(
                 x = stepper.step(x, rng)
         except NonFiniteError as exc:
             raise DivergenceError(
-                f"{process} left the finite numbers at step {k + 1} of {steps}: {str(exc)[:120]}"
+                f"{process} left the finite numbers at step {k + 1} of {steps} "
+                f"({str(exc).split(' (')[0][:100]})"
             ) from None
         bad = ~np.all(np.isfinite(x), axis=-1)
         if np.any(bad):

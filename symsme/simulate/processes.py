@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from symsme.errors import NotPositiveSemidefiniteError, ShapeError, SymsmeError
+from symsme.errors import NotPositiveSemidefiniteError, ShapeError, UnstableSchemeError
 from symsme.models import NumericModel
 from symsme.numeric.backend import NumpyBackend
 from symsme.numeric.psd import point_text, psd_tolerance
@@ -32,20 +32,17 @@ _NUMPY = NumpyBackend()
 
 
 def apply_sqrt(matrices: np.ndarray, z: np.ndarray, points: np.ndarray, what: str) -> np.ndarray:
-    """:math:`L z` with :math:`LL^\top = M`, for PSD matrices ``(..., d, d)`` and vectors
-    ``(..., d)``: the square root of the diagonal when every matrix is diagonal, else Cholesky
-    when every matrix is positive definite, else the symmetric square root from an
-    eigendecomposition, where eigenvalues below the shared tolerance
-    (:func:`~symsme.numeric.psd.psd_tolerance`) are an error naming the point."""
+    """:math:`L z` with :math:`L = M^{1/2}` the symmetric square root, for PSD matrices
+    ``(..., d, d)`` and vectors ``(..., d)``; each path's factor depends on its own matrix only
+    (never on a choice made for the batch), so a path's numbers do not depend on its
+    neighbours.  Diagonal batches take the square root of the diagonal (the same root, cheaply);
+    eigenvalues below the shared tolerance (:func:`~symsme.numeric.psd.psd_tolerance`) are an
+    error naming the point."""
     d = matrices.shape[-1]
     diagonal = np.diagonal(matrices, axis1=-2, axis2=-1)
     off = ~np.eye(d, dtype=bool)
     if not np.any(matrices[..., off]) and np.all(diagonal >= 0):
         return np.sqrt(diagonal) * z
-    try:
-        return (np.linalg.cholesky(matrices) @ z[..., None])[..., 0]
-    except np.linalg.LinAlgError:
-        pass
     lam, v = np.linalg.eigh(matrices)
     tol = psd_tolerance(d, _NUMPY.norm(matrices), _NUMPY.eps)
     bad = lam[..., 0] < -tol
@@ -55,8 +52,9 @@ def apply_sqrt(matrices: np.ndarray, z: np.ndarray, points: np.ndarray, what: st
             f"{what} is not positive semidefinite at {point_text(points, index, _NUMPY)}: "
             f"eigenvalue {lam[index][0]:.10g}"
         )
-    root = (v * np.sqrt(np.maximum(lam, 0.0))[..., None, :]) @ np.swapaxes(v, -1, -2)
-    return (root @ z[..., None])[..., 0]
+    # L z = V diag(sqrt(lam)) V^T z, without forming L
+    rotated = np.einsum("...ji,...j->...i", v, z)
+    return np.einsum("...ij,...j->...i", v, np.sqrt(np.maximum(lam, 0.0)) * rotated)
 
 
 class GaussianSGD:
@@ -149,10 +147,15 @@ class EulerMaruyama:
                 return
             v = jv / rho
         if self.h * rho > 2:
-            need = int(np.ceil(self.eta * rho / 2))
-            raise SymsmeError(
+            need = self.eta * rho / 2
+            advice = (
+                f"use substeps >= {int(np.ceil(need))}"
+                if need <= 10**6
+                else "the step size is far too large for an explicit scheme"
+            )
+            raise UnstableSchemeError(
                 f"Euler-Maruyama is unstable for {self.name} at x0: h*rho = {self.h * rho:.3g} > 2 "
-                f"(rho = {rho:.4g}, the drift's stiffness); use substeps >= {need}"
+                f"(rho = {rho:.4g}, the drift's stiffness); {advice}"
             )
 
     def step(self, x: np.ndarray, rng: PathsRandom) -> np.ndarray:

@@ -140,3 +140,26 @@ def test_an_unstable_euler_step_is_refused_with_the_substeps_needed():
     r = simulate("ha-sme", p, [1.0, -1.0], eta=0.15, steps=3, paths=4000, seed=0, substeps=8)
     mean, _ = ou_law("ha-sme", [[1.0, 0.0], [0.0, 6.0]], np.eye(2), 0.15, [1.0, -1.0], 0.45)
     assert np.all(np.abs(r.mean - mean) < 4 * r.stderr_mean + 0.02)
+
+
+def test_a_singular_sigma_elsewhere_does_not_change_a_path():
+    """Each path's noise factor depends on its own Sigma only: path 0 is the same whether its
+    batch contains numerically singular Sigma's or not (found by review)."""
+    p = Problem("x1**2/2 + x2**2/2", "x1 x2", "[[1, 1], [1, 1 + exp(50*x1)]]")
+    first = [
+        simulate("sgd", p, [-0.2, 0.0], eta=0.3, steps=3, paths=n, seed=3).samples[0]
+        for n in (1, 10, 257, 2000)
+    ]
+    for other in first[1:]:
+        np.testing.assert_array_equal(other, first[0])
+
+
+def test_statistics_need_two_paths_and_sgd_takes_no_substeps():
+    p = Problem("x**2", "x", "1")
+    r = simulate("sgd", p, [1.0], eta=0.1, steps=2, paths=1, seed=0)
+    assert r.samples.shape == (1, 1)
+    with pytest.raises(ShapeError, match="2 paths"):
+        r.cov  # noqa: B018
+    with pytest.raises(ShapeError, match="substeps"):
+        simulate("sgd", p, [1.0], eta=0.1, steps=2, paths=2, seed=0, substeps=3)
+    assert simulate("SGD", p, [1.0], eta=0.1, steps=2, paths=2, seed=0).paths == 2
