@@ -15,7 +15,7 @@ import argparse
 import re
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from symsme.errors import SymsmeError
 
@@ -268,9 +268,8 @@ def _parse_point(text: str) -> list[str]:
 
 
 def _evaluate(args: argparse.Namespace) -> str:
-    from symsme.errors import LimitError, ShapeError, StepSizeError
+    from symsme.errors import ShapeError
     from symsme.models import sde_model
-    from symsme.numeric.backend import Backend, MpmathBackend, NumpyBackend
     from symsme.problems import Problem
     from symsme.report.evaluation import render_evaluation
 
@@ -279,23 +278,7 @@ def _evaluate(args: argparse.Namespace) -> str:
     eta = _parse_eta(args.eta)
     point = _parse_point(args.at)
     problem = Problem(args.loss, args.vars, args.sigma)
-    backend: Backend
-    if args.precision is not None:
-        if args.precision < 1:
-            raise SymsmeError(f"--precision must be >= 1 decimal digits, got {args.precision}")
-        if args.precision > MAX_DIGITS and not args.force:
-            raise LimitError(
-                f"--precision {args.precision} is beyond the limit {MAX_DIGITS} digits; "
-                "pass --force to compute anyway"
-            )
-        backend = MpmathBackend(dps=args.precision)
-    else:
-        if not 2.0**-1074 <= eta <= float.fromhex("0x1.fffffffffffffp+1023"):
-            raise StepSizeError(
-                f"--eta {_quote(args.eta)} is outside float64's range; use --precision DIGITS "
-                "(mpmath)"
-            )
-        backend = NumpyBackend()
+    backend = _backend_for(args, eta)
     with backend.context():
         pts = backend.asarray(point, "--at")
         if len(point) != problem.dim:
@@ -331,11 +314,18 @@ MAX_STEPS = 10**6
 """Largest ``--steps`` of ``symsme quadratic`` (the SGD recursion is iterated)."""
 
 
-def _backend_for(args: argparse.Namespace):  # noqa: ANN202 - a Backend
-    from symsme.errors import LimitError
+def _backend_for(args: argparse.Namespace, eta: Any):  # noqa: ANN202 - a Backend
+    """numpy, or mpmath at ``--precision`` digits (within the limit unless ``--force``); a
+    step size float64 cannot hold asks for ``--precision``."""
+    from symsme.errors import LimitError, StepSizeError
     from symsme.numeric.backend import MpmathBackend, NumpyBackend
 
     if args.precision is None:
+        if not 2.0**-1074 <= eta <= float.fromhex("0x1.fffffffffffffp+1023"):
+            raise StepSizeError(
+                f"--eta {_quote(args.eta)} is outside float64's range; use --precision DIGITS "
+                "(mpmath)"
+            )
         return NumpyBackend()
     if args.precision < 1:
         raise SymsmeError(f"--precision must be >= 1 decimal digits, got {args.precision}")
@@ -391,11 +381,7 @@ def _quadratic(args: argparse.Namespace) -> str:
         raise SymsmeError("--models names no model")
     for name in names:
         get_model(name)  # unknown names fail before any work
-    backend = _backend_for(args)
-    if backend.vectorised and not 2.0**-1074 <= eta <= float.fromhex("0x1.fffffffffffffp+1023"):
-        from symsme.errors import StepSizeError
-
-        raise StepSizeError(f"--eta {_quote(args.eta)} is outside float64's range; use --precision")
+    backend = _backend_for(args, eta)
     with backend.context():
         h = _numeric_matrix(args.hessian, "--H", backend)
         sigma = _numeric_matrix(args.sigma, "--sigma", backend)
