@@ -129,7 +129,9 @@ def _add_simulate(sub) -> None:  # noqa: ANN001
     s.add_argument("--paths", type=_int_arg("--paths"), required=True, help="number of paths")
     s.add_argument("--seed", type=_int_arg("--seed"), required=True, help="seed (an integer)")
     s.add_argument("--model", default="sgd", help="sgd (default), sgf, sme2, ha-sme or meK")
-    s.add_argument("--scheme", default="euler", help="SDE integrator: euler")
+    s.add_argument(
+        "--scheme", default="euler", help="SDE integrator: euler, or exact (OU, quadratics)"
+    )
     s.add_argument(
         "--substeps", type=_int_arg("--substeps"), default=1, help="SDE steps per SGD step"
     )
@@ -411,8 +413,10 @@ def _simulate(args: argparse.Namespace) -> str:
 
     if args.format not in ("text", "json"):
         raise SymsmeError(f"unknown --format {args.format!r}; choose one of text, json")
-    if args.scheme != "euler":
-        raise SymsmeError(f"--scheme {_quote(args.scheme)} is not available yet (known: euler)")
+    if args.scheme not in ("euler", "exact"):
+        raise SymsmeError(
+            f"--scheme {_quote(args.scheme)} is not available yet (known: euler, exact)"
+        )
     eta = _parse_eta(args.eta)
     problem = Problem(args.loss, args.vars, args.sigma)
     x0 = _numeric_matrix(args.x0, "--x0", NumpyBackend(), vector=True)
@@ -424,6 +428,7 @@ def _simulate(args: argparse.Namespace) -> str:
         steps=args.steps,
         paths=args.paths,
         seed=args.seed,
+        scheme=args.scheme,
         substeps=args.substeps,
         psd=args.psd,
         force=args.force,

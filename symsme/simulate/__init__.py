@@ -22,7 +22,7 @@ import numpy.typing as npt
 from symsme.errors import DivergenceError, LimitError, NonFiniteError, ShapeError, SymsmeError
 from symsme.models import sde_model
 from symsme.problems import Problem
-from symsme.simulate.processes import EulerMaruyama, GaussianSGD, MinibatchSGD
+from symsme.simulate.processes import EulerMaruyama, ExactOU, GaussianSGD, MinibatchSGD
 from symsme.simulate.rng import BLOCK, PathsRandom
 from symsme.validate import check_choice, check_integer, check_step_size
 
@@ -31,7 +31,9 @@ __all__ = ["MAX_WORK", "Simulation", "simulate"]
 MAX_WORK = 10**9
 """Largest ``paths * steps * substeps * d`` served without ``force=True``."""
 
-SCHEMES = ("euler",)
+SCHEMES = ("euler", "exact")
+"""SDE integrators: ``euler`` (Euler-Maruyama, any model and problem) and ``exact`` (exact
+Ornstein-Uhlenbeck sampling, for a quadratic loss with constant noise)."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,8 @@ def simulate(
     eta, steps, paths, seed:
         Learning rate; number of SGD steps; number of paths; the seed (an int).
     scheme, substeps:
-        SDE integrator (``"euler"``) and its steps per SGD step.
+        SDE integrator (:data:`SCHEMES`: ``"euler"``, or ``"exact"`` Ornstein-Uhlenbeck
+        sampling on quadratics) and its steps per SGD step (``euler`` only).
     order, psd:
         The order of ``me`` and the PSD policy of the model (:mod:`symsme.numeric.psd`).
     replace:
@@ -132,7 +135,10 @@ def simulate(
             f"paths*steps*substeps*d = {work:.3g} is beyond the limit {MAX_WORK:.0e}; "
             "pass force=True (--force) to simulate anyway"
         )
+    if scheme == "exact" and (process == "sgd" or substeps != 1):
+        raise ShapeError("scheme 'exact' samples an SDE model in one step per SGD step")
     settings = dict(
+        scheme=scheme,
         process=process,
         problem=problem,
         start=start,
@@ -159,7 +165,7 @@ def simulate(
     return Simulation(samples, steps * eta_f, steps)
 
 
-_STEPPER_ARGS = ("process", "problem", "eta", "order", "psd", "substeps", "replace")
+_STEPPER_ARGS = ("process", "problem", "eta", "order", "psd", "substeps", "replace", "scheme")
 
 
 def _make_stepper(
@@ -170,6 +176,7 @@ def _make_stepper(
     psd: str,
     substeps: int,
     replace: bool,
+    scheme: str = "euler",
 ) -> Any:
     eta_f = float(check_step_size(eta))
     if process == "sgd":
@@ -177,11 +184,14 @@ def _make_stepper(
             return MinibatchSGD(problem, eta_f, replace=replace)
         return GaussianSGD(problem, eta_f)
     model = sde_model(problem, process, eta, order=order, psd=psd)  # type: ignore[arg-type]
+    if scheme == "exact":
+        return ExactOU(model, eta_f, problem.dim)
     return EulerMaruyama(model, eta_f, substeps)
 
 
 def _run_blocks(
     *,
+    scheme: str,
     process: str,
     problem: Problem,
     start: np.ndarray,
@@ -200,7 +210,7 @@ def _run_blocks(
     """End states of ``paths`` paths from block ``first_block`` on (a whole run, or one task of
     a Dask run: the numbers are the same either way)."""
     if stepper is None:
-        stepper = _make_stepper(process, problem, eta, order, psd, substeps, replace)
+        stepper = _make_stepper(process, problem, eta, order, psd, substeps, replace, scheme)
     rng = PathsRandom(seed, paths, first_block)
     x = np.broadcast_to(start, (paths, problem.dim)).copy()
     for k in range(steps):

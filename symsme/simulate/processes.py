@@ -26,7 +26,7 @@ from symsme.numeric.psd import point_text, psd_tolerance
 from symsme.problems import Problem
 from symsme.simulate.rng import PathsRandom
 
-__all__ = ["GaussianSGD", "MinibatchSGD", "EulerMaruyama", "apply_sqrt"]
+__all__ = ["GaussianSGD", "MinibatchSGD", "EulerMaruyama", "ExactOU", "apply_sqrt"]
 
 _NUMPY = NumpyBackend()
 
@@ -164,6 +164,67 @@ class EulerMaruyama:
             noise = apply_sqrt(d, rng.standard_normal(x.shape), x, f"the {self.name} diffusion")
             x = x + self.h * b + np.sqrt(self.eta * self.h) * noise
         return x
+
+
+class ExactOU:
+    r"""Exact sampling of a model whose drift is affine and diffusion constant -- every
+    registered model on a quadratic loss with constant noise, where
+    :math:`b(x) = -Bx + \beta` with :math:`B` symmetric (a function of the Hessian):
+
+    .. math::
+
+        X_{t+\eta} = e^{-\eta B} X_t + \Big(\int_0^\eta e^{-sB}ds\Big)\beta + \xi,\qquad
+        \operatorname{Cov}\xi = \eta\int_0^\eta e^{-sB} D e^{-sB}ds,
+
+    in the eigenbasis of :math:`B` (as :func:`symsme.exact.quadratic.ou_law`): no time-step
+    error and no stiffness, however close :math:`\eta\lambda_{\max}` is to 1."""
+
+    def __init__(self, model: NumericModel, eta: float, dim: int) -> None:
+        problem = model.problem
+        if problem is None or not _is_quadratic(problem):
+            raise ShapeError(
+                "scheme 'exact' needs a quadratic loss with constant Sigma (affine drift, "
+                "constant diffusion)"
+            )
+        self.name = model.model
+        zero = np.zeros(dim)
+        beta, d0 = model.drift_diffusion(zero)
+        columns = model.drift(np.eye(dim)) - beta  # b(e_j) - b(0) = -B e_j
+        b_matrix = -columns.T
+        b_matrix = (b_matrix + b_matrix.T) / 2
+        rates, w = np.linalg.eigh(b_matrix)
+        h = eta
+        decay = np.exp(-h * rates)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            phi = np.where(rates == 0, h, -np.expm1(-h * rates) / rates)
+            pair = rates[:, None] + rates[None, :]
+            integral = np.where(pair == 0, h, -np.expm1(-h * pair) / pair)
+        self._propagator = (w * decay) @ w.T
+        self._shift = (w * phi) @ (w.T @ beta)
+        cov = w @ (eta * (w.T @ d0 @ w) * integral) @ w.T
+        self._cov = (cov + cov.T) / 2
+        self._zero = zero
+
+    def step(self, x: np.ndarray, rng: PathsRandom) -> np.ndarray:
+        noise = apply_sqrt(
+            np.broadcast_to(self._cov, (*x.shape, x.shape[-1])),
+            rng.standard_normal(x.shape),
+            x,
+            f"the {self.name} one-step covariance",
+        )
+        return x @ self._propagator.T + self._shift + noise
+
+
+def _is_quadratic(problem: Problem) -> bool:
+    """A loss of total degree <= 2 in the variables and a constant Sigma."""
+    if any(
+        problem.sigma[i, j].free_symbols for i in range(problem.dim) for j in range(problem.dim)
+    ):
+        return False
+    try:
+        return sp.Poly(problem.loss, *problem.variables).total_degree() <= 2
+    except sp.PolynomialError:
+        return False
 
 
 def describe(process: Any) -> str:
