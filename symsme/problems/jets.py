@@ -165,17 +165,19 @@ class JetPlan:
         return Jets(pts, grad_f, grad_sigma, self.backend.name)
 
     def _evaluate(self, kind: str, order: int, pts: np.ndarray) -> np.ndarray:
+        """The tensor at the points: the distinct components are evaluated first (each stored
+        contiguously, components first), checked, then gathered into the full tensor."""
         func, index_map = self._function(kind, order)
         backend, dim = self.backend, self.problem.dim
         batch = pts.shape[:-1]
         n = int(index_map.max()) + 1
+        what = f"grad^{order} f" if kind == "f" else f"grad^{order} Sigma"
         if backend.vectorised:
-            flat = np.empty((*batch, n), dtype=np.float64)
+            rows = np.empty((n, *batch), dtype=np.float64)
             try:
                 with np.errstate(all="ignore"):
                     values = func(*(pts[..., a] for a in range(dim)))
             except OverflowError:  # exact constants beyond float64 meet floats
-                what = f"grad^{order} f" if kind == "f" else f"grad^{order} Sigma"
                 raise NonFiniteError(
                     f"{what} overflows at the points given{backend.range_note}"
                 ) from None
@@ -183,21 +185,22 @@ class JetPlan:
                 if np.iscomplexobj(value):
                     value = np.where(np.imag(value) == 0, np.real(value), np.nan)
                 try:
-                    flat[..., k] = value
+                    rows[k] = value
                 except OverflowError:  # an exact constant beyond float64 (e.g. 10**309)
-                    flat[..., k] = np.inf
+                    rows[k] = np.inf
         else:
-            flat = np.empty((*batch, n), dtype=object)
+            rows = np.empty((n, *batch), dtype=object)
             for index in np.ndindex(batch):
                 values = func(*(pts[index][a] for a in range(dim)))
                 for k, value in enumerate(values):
-                    flat[(*index, k)] = backend.real(value)
-        bad = ~np.all(backend.isfinite(flat), axis=-1)
+                    rows[(k, *index)] = backend.real(value)
+        bad = ~np.all(backend.isfinite(rows), axis=0)
         if np.any(bad):
             where = tuple(np.argwhere(bad)[0]) if bad.ndim else ()
-            what = f"grad^{order} f" if kind == "f" else f"grad^{order} Sigma"
             raise NonFiniteError(
                 f"{what} is not finite (or not real) at the point "
                 f"{backend.format_point(pts[where])}{backend.range_note}"
             )
-        return flat[..., index_map]
+        # rows[index_map] has the tensor axes first: move the point axes to the front (a view)
+        tensor_axes = tuple(range(index_map.ndim))
+        return np.moveaxis(rows[index_map], tensor_axes, tuple(a + len(batch) for a in tensor_axes))
