@@ -3,6 +3,7 @@
 ``symsme derive``       derive the modified equation (1-D jets or coordinate-free, any order)
 ``symsme evaluate``     drift and diffusion of a model at a point, for a user's loss and noise
 ``symsme simulate``     Monte Carlo of SGD or of a model: mean, covariance, standard errors
+``symsme weak-order``   weak errors of models against SGD over step sizes, with fitted orders
 ``symsme quadratic``    exact laws of SGD and of each model on a quadratic with constant noise
 ``symsme derivations``  regenerate (or ``--check``) the committed ``derivations/`` documents
 
@@ -115,6 +116,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_evaluate(sub)
     _add_quadratic(sub)
     _add_simulate(sub)
+    _add_weak_order(sub)
     return p
 
 
@@ -141,6 +143,35 @@ def _add_simulate(sub) -> None:  # noqa: ANN001
     )
     s.add_argument("--format", default="text", help="text (default) or json")
     s.add_argument("--force", action="store_true", help="beyond the limit on work")
+
+
+def _add_weak_order(sub) -> None:  # noqa: ANN001
+    w = sub.add_parser(
+        "weak-order",
+        help="weak errors |E phi(X_T) - E phi(x_K)| of models against SGD, with fitted orders",
+    )
+    w.add_argument("--loss", help="loss f(x) (1-D, variable x unless --vars)")
+    w.add_argument("--sigma", help="noise covariance Sigma(x)")
+    w.add_argument(
+        "--samples", help='finite sum: per-sample losses "f1;f2;...;fn" (instead of --loss/--sigma)'
+    )
+    w.add_argument("--batch", type=_int_arg("--batch"), help="minibatch size B (with --samples)")
+    w.add_argument("--vars", default="x", help="variables (default x; d > 1: Monte Carlo)")
+    w.add_argument("--test", required=True, help="test function phi(x)")
+    w.add_argument("--x0", required=True, help="start")
+    w.add_argument("--T", required=True, help="horizon T; every T/eta must be a whole number")
+    w.add_argument("--etas", required=True, help="comma-separated step sizes")
+    w.add_argument("--models", default="sgf,sme2,ha-sme,me2", help="comma-separated models")
+    w.add_argument("--method", default=None, help="deterministic (1-D default) or monte-carlo")
+    w.add_argument("--tol", default="1e-10", help="accuracy of each deterministic expectation")
+    w.add_argument("--paths", type=_int_arg("--paths"), default=100000, help="Monte Carlo paths")
+    w.add_argument("--seed", type=_int_arg("--seed"), default=0, help="Monte Carlo seed")
+    w.add_argument(
+        "--substeps", type=_int_arg("--substeps"), default=1, help="Euler-Maruyama substeps"
+    )
+    w.add_argument("--plot", default=None, help="write a log-log plot (.png, .svg or .pdf)")
+    w.add_argument("--format", default="text", help="text (default) or json")
+    w.add_argument("--force", action="store_true", help="model orders beyond the limit")
 
 
 def _add_quadratic(sub) -> None:  # noqa: ANN001
@@ -233,25 +264,29 @@ def _quote(text: str) -> str:
     return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
-def _parse_eta(text: str):  # noqa: ANN202 - Fraction
+def _parse_eta(text: str, option: str = "--eta"):  # noqa: ANN202 - Fraction
     from fractions import Fraction
 
     from symsme.errors import StepSizeError
 
+    what = "eta" if option == "--eta" else option.lstrip("-")
     text = text.strip()
     match = _DECIMAL.fullmatch(text)
     if match is None or len(text) > 1000:
-        raise StepSizeError(f"eta must be a finite number > 0, got --eta {_quote(text)}")
+        raise StepSizeError(f"{what} must be a finite number > 0, got {option} {_quote(text)}")
     if match.group(2) and abs(int(match.group(2)[1:])) > MAX_EXPONENT:
         raise StepSizeError(
-            f"--eta {_quote(text)} has an exponent beyond +-{MAX_EXPONENT}: not a usable step size"
+            f"{option} {_quote(text)} has an exponent beyond +-{MAX_EXPONENT}: "
+            "not a usable step size"
         )
     try:
         value = Fraction(text)
     except (ValueError, ZeroDivisionError):
-        raise StepSizeError(f"eta must be a finite number > 0, got --eta {_quote(text)}") from None
+        raise StepSizeError(
+            f"{what} must be a finite number > 0, got {option} {_quote(text)}"
+        ) from None
     if value <= 0:
-        raise StepSizeError(f"eta must be a finite number > 0, got --eta {_quote(text)}")
+        raise StepSizeError(f"{what} must be a finite number > 0, got {option} {_quote(text)}")
     return value
 
 
@@ -437,6 +472,59 @@ def _simulate(args: argparse.Namespace) -> str:
     return render_simulation(result, model=args.model, fmt=args.format)
 
 
+def _weak_order(args: argparse.Namespace) -> str:
+    from symsme.errors import ShapeError, StepSizeError
+    from symsme.numeric.backend import NumpyBackend
+    from symsme.problems import Problem
+    from symsme.report.weak import plot_weak_order, render_weak_order
+    from symsme.verify import weak_order
+
+    if args.format not in ("text", "json"):
+        raise SymsmeError(f"unknown --format {args.format!r}; choose one of text, json")
+    if args.samples is not None:
+        if args.loss is not None or args.sigma is not None:
+            raise ShapeError("give either --samples (with --batch) or --loss and --sigma")
+        if args.batch is None:
+            raise ShapeError("--samples needs --batch B (the minibatch size)")
+        losses = [part.strip() for part in args.samples.split(";")]
+        if any(not part for part in losses):
+            raise ShapeError(f"--samples has an empty per-sample loss: {_quote(args.samples)}")
+        problem = Problem.finite_sum(losses, args.vars, args.batch)
+    else:
+        if args.loss is None or args.sigma is None:
+            raise ShapeError("give --loss and --sigma (or --samples with --batch)")
+        if args.batch is not None:
+            raise ShapeError("--batch applies to --samples only")
+        problem = Problem(args.loss, args.vars, args.sigma)
+    etas = [_parse_eta(part, "--etas") for part in args.etas.split(",")]
+    time = _parse_eta(args.T, "--T")
+    if len(etas) > 64:
+        raise StepSizeError(f"--etas lists {len(etas)} step sizes; at most 64")
+    try:
+        tol = float(args.tol)
+    except ValueError:
+        raise ShapeError(f"--tol must be a number, got {_quote(args.tol)}") from None
+    x0 = _numeric_matrix(args.x0, "--x0", NumpyBackend(), vector=True)
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    result = weak_order(
+        problem,
+        Problem(args.test, problem.variables),
+        x0,
+        time,
+        etas,
+        models,
+        method=args.method,
+        tol=tol,
+        paths=args.paths,
+        seed=args.seed,
+        substeps=args.substeps,
+        force=args.force,
+    )
+    if args.plot is not None:
+        plot_weak_order(result, args.plot)
+    return render_weak_order(result, fmt=args.format)
+
+
 def _derivations(args: argparse.Namespace) -> tuple[str, int]:
     from symsme.report.derivations import check_derivations, write_derivations
 
@@ -449,7 +537,7 @@ def _derivations(args: argparse.Namespace) -> tuple[str, int]:
     return "".join(f"wrote {p}\n" for p in written), 0
 
 
-_VALUE_OPTIONS = ("--at", "--eta", "--x0", "--H", "--sigma")
+_VALUE_OPTIONS = ("--at", "--eta", "--x0", "--H", "--sigma", "--etas", "--T")
 
 
 def _join_negative_values(argv: Sequence[str]) -> list[str]:
@@ -481,6 +569,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             out = _quadratic(args)
         elif args.command == "simulate":
             out = _simulate(args)
+        elif args.command == "weak-order":
+            out = _weak_order(args)
         else:
             out = _evaluate(args)
     except _UsageError as exc:

@@ -93,3 +93,8 @@ class DivergenceError(SymsmeError):
 class UnstableSchemeError(SymsmeError):
     """A time step at which an explicit integrator is unstable (the drift is too stiff); the
     message says how many substeps are needed."""
+
+
+class AccuracyError(SymsmeError):
+    """A requested accuracy that a deterministic computation could not reach within its limits;
+    the message names the bound that was reached."""

@@ -41,7 +41,12 @@ import numpy as np
 import numpy.typing as npt
 import sympy as sp
 
-from symsme.errors import ExpressionError, NotPositiveSemidefiniteError, ShapeError
+from symsme.errors import (
+    ExpressionError,
+    NonFiniteError,
+    NotPositiveSemidefiniteError,
+    ShapeError,
+)
 from symsme.expressions import matrix_rows, parse_text, parse_variables, to_expression
 from symsme.numeric.backend import Backend, BackendName
 from symsme.problems.jets import JetPlan, Jets
@@ -329,7 +334,9 @@ class Problem:
         if order not in self._f_parts:
             v = self.variables
             parts: dict[tuple[int, ...], sp.Expr]
-            if order == 1:
+            if order == 0:
+                parts = {(): self.loss}
+            elif order == 1:
                 parts = {(a,): sp.diff(self.loss, v[a]) for a in range(self.dim)}
             else:
                 lower = self._f_components(order - 1)
@@ -424,6 +431,52 @@ class Problem:
             If a coordinate is NaN or infinite (naming the point).
         """
         return self._plan(backend).check_points(points)
+
+    def values(self, points: npt.ArrayLike, backend: BackendName | Backend = "numpy") -> np.ndarray:
+        r"""The objective :math:`f` itself at points of shape ``batch + (d,)`` (shape ``batch``).
+
+        Also the way to evaluate a test function :math:`\varphi`: make it a :class:`Problem`
+        (``Problem("cos(x)", "x")``).  Raises as :meth:`jets`.
+        """
+        plan = self._plan(backend)
+        pts = plan.check_points(points)
+        return plan._evaluate("f", 0, pts)[()]
+
+    def per_sample_gradients(self, points: npt.ArrayLike) -> np.ndarray:
+        r""":math:`\nabla f_i` of every per-sample loss of a :meth:`finite_sum` at points of shape
+        ``(m, d)``: shape ``(m, n, d)`` (float64).
+
+        Raises
+        ------
+        ShapeError
+            If the problem is not a finite sum, or as :meth:`check_points`.
+        """
+        if self.per_sample_losses is None:
+            raise ShapeError("per-sample gradients need a Problem.finite_sum(...)")
+        pts = self.check_points(points)
+        if pts.ndim != 2:
+            raise ShapeError(f"points must have shape (m, {self.dim}), got {pts.shape}")
+        if "per_sample" not in self._plans:
+            from symsme.numeric.backend import get_backend
+
+            grads = sp.Matrix(
+                [[sp.diff(fi, v) for v in self.variables] for fi in self.per_sample_losses]
+            )
+            get_backend("numpy").check_constants(list(grads), "a per-sample gradient")
+            self._plans["per_sample"] = sp.lambdify(  # type: ignore[assignment]
+                self.variables, grads, modules="numpy", cse=True
+            )
+        function: Any = self._plans["per_sample"]
+        with np.errstate(all="ignore"):
+            values = function(*(pts[:, a] for a in range(self.dim)))
+        out = np.empty((pts.shape[0], len(self.per_sample_losses), self.dim))
+        for i in range(len(self.per_sample_losses)):
+            for a in range(self.dim):
+                out[:, i, a] = values[i][a]
+        if not np.all(np.isfinite(out)):
+            m = int(np.argwhere(~np.all(np.isfinite(out), axis=(1, 2)))[0][0])
+            raise NonFiniteError(f"a per-sample gradient is not finite at x = {pts[m].tolist()}")
+        return out
 
     def jets(
         self,

@@ -90,21 +90,10 @@ class MinibatchSGD:
                 f"a minibatch of {self.batch} without replacement needs at least {self.batch} "
                 f"samples, the sum has {self.n}"
             )
-        grads = sp.Matrix(
-            [[sp.diff(fi, v) for v in problem.variables] for fi in problem.per_sample_losses]
-        )
-        _NUMPY.check_constants(list(grads), "a per-sample gradient")
-        self._grad = sp.lambdify(problem.variables, grads, modules="numpy", cse=True)
 
     def per_sample_gradients(self, x: np.ndarray) -> np.ndarray:
         """:math:`\\nabla f_i(x)` for every path and sample, shape ``(paths, n, d)``."""
-        with np.errstate(all="ignore"):
-            values = self._grad(*(x[:, a] for a in range(x.shape[1])))
-        out = np.empty((x.shape[0], self.n, x.shape[1]))
-        for i in range(self.n):
-            for a in range(x.shape[1]):
-                out[:, i, a] = values[i][a]
-        return out
+        return self.problem.per_sample_gradients(x)
 
     def step(self, x: np.ndarray, rng: PathsRandom) -> np.ndarray:
         grads = self.per_sample_gradients(x)

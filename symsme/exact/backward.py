@@ -1,0 +1,347 @@
+r"""Deterministic expectations in 1-D: :math:`\mathbb{E}\varphi(x_K)` for SGD and
+:math:`\mathbb{E}\varphi(X_T)` for an SDE model, without sampling, with an error bound.
+
+Both are backward computations on a Chebyshev grid (:mod:`symsme.numeric.chebyshev`) that
+covers where the process goes from :math:`x_0` with non-negligible probability.
+
+**SGD** (``symsme/DESIGN.md``, "Verification routes").  With :math:`u_K = \varphi`,
+
+.. math::
+
+    u_k(x) = \mathbb{E}\, u_{k+1}\big(x - \eta G(x, \xi)\big), \qquad
+    \mathbb{E}\varphi(x_K) = u_0(x_0).
+
+For Gaussian noise, :math:`G = f'(x) + \Sigma(x)^{1/2} Z`, the expectation is Gauss-Hermite
+quadrature (exact for polynomials of degree :math:`2Q - 1` in :math:`Z`); for a finite sum
+with minibatches of size :math:`B` drawn with replacement it is the exact finite mixture over
+the :math:`\binom{n + B - 1}{B}` multisets of samples, with multinomial weights.  Either way
+the step is one fixed matrix :math:`P` on node values (interpolation at the new points, clamped
+to the grid), and :math:`u_0 = P^K \varphi`.
+
+**SDE** :math:`dX = b\,dt + (\eta D)^{1/2} dW`.  :math:`u(t, x) = \mathbb{E}[\varphi(X_T) \mid
+X_t = x]` solves the backward Kolmogorov equation :math:`\partial_t u + b u' + \tfrac\eta2 D
+u'' = 0`, :math:`u(T) = \varphi`, so :math:`u(0) = e^{T \mathcal{L}}\varphi` with the
+collocated generator :math:`\mathcal{L} = \operatorname{diag}(b) D_1 + \operatorname{diag}
+(\tfrac\eta2 \chi D) D_2`, applied by L-stable Padé steps (:mod:`symsme.numeric.exponential`).
+The cutoff :math:`\chi` (1 on the region that matters, 0 at the grid's ends) switches the
+diffusion off where the process practically never goes, so where the drift points inwards the
+ends need no boundary condition (outflow for the backward equation) and no boundary layer
+spoils the spectral accuracy; an end where the drift points outwards keeps :math:`u =
+\varphi` (the process is stopped there).
+
+**Domain and error bound.**  The grid covers the gradient-descent path from :math:`x_0` plus a
+margin of :math:`8(1 + \ell/4)` times the largest standard deviation along it (linearised,
+conservatively: :func:`_region`) at refinement level :math:`\ell`.  Each level also raises
+the grid size (:math:`\times 1.5`), the quadrature nodes and the time steps; the
+computation stops when two successive levels agree to ``tol`` and reports their difference
+(at least 64 ulps of the value) as the error bound (an a-posteriori refinement estimate: the
+finer value converges spectrally, so it is much closer than that).  A level beyond
+:data:`MAX_LEVELS` is an :class:`~symsme.errors.AccuracyError` naming the bound reached.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.polynomial import hermite
+
+from symsme.errors import (
+    AccuracyError,
+    DimensionError,
+    DivergenceError,
+    LimitError,
+    NotPositiveSemidefiniteError,
+    ShapeError,
+)
+from symsme.models import NumericModel
+from symsme.numeric.chebyshev import ChebyshevGrid, smooth_cutoff
+from symsme.numeric.exponential import step_matrix
+from symsme.problems import Problem
+from symsme.validate import check_integer, check_step_size
+
+__all__ = [
+    "MAX_LEVELS",
+    "MAX_OUTCOMES",
+    "Expectation",
+    "sde_expectation",
+    "sgd_expectation",
+]
+
+MAX_LEVELS = 7
+"""Refinement levels tried before an :class:`~symsme.errors.AccuracyError` (grid sizes 48 to
+546)."""
+MAX_OUTCOMES = 20000
+"""Largest number of distinct minibatches (multisets) the exact SGD mixture enumerates."""
+MAX_STEPS = 10**6
+"""Largest number of SGD steps of a deterministic computation."""
+
+_BASE_GRID = 48
+_PADE = 6
+_TIME_STEP = 0.05  # Pade steps per unit time at level 0 (order 11: far below tol)
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """:math:`\\mathbb{E}\\varphi` computed deterministically, with its error bound."""
+
+    value: float
+    error_bound: float
+    grid: int
+    """The grid size :math:`N` of the accepted level."""
+    domain: tuple[float, float]
+    """The interval of the accepted level."""
+    levels: int
+    """Refinement levels computed."""
+
+
+def _check_problem(problem: Problem) -> None:
+    if problem.dim != 1:
+        raise DimensionError(
+            f"deterministic expectations are 1-D; the problem has d = {problem.dim} "
+            "(use Monte Carlo: method='monte-carlo')"
+        )
+
+
+def _check_start(problem: Problem, x0: Any) -> float:
+    start = problem.check_points(np.reshape(np.asarray(x0, dtype=np.float64), (-1,)))
+    if start.shape != (1,):
+        raise ShapeError(f"x0 must be one number, got shape {start.shape}")
+    return float(start[0])
+
+
+def _region(problem: Problem, x0: float, eta: float, steps: int) -> tuple[float, float, float]:
+    r"""The range of the mean path and the largest spread along it.
+
+    The mean and variance are propagated linearised, conservatively: :math:`m_{k+1} = m_k -
+    \eta f'(m_k)`, :math:`v_{k+1} = \max (1 - \eta f'')^2 v_k + \eta^2 \max \Sigma`, the maxima
+    over :math:`m_k \pm 4 v_k^{1/2}`.  The refinement levels widen the margin, so a spread that
+    is too small shows up in the error bound.
+    """
+    offsets = np.linspace(-4.0, 4.0, 9)
+    m, v = x0, 0.0
+    lo = hi = x0
+    spread = 0.0
+    for k in range(steps):
+        points = (m + math.sqrt(v) * offsets)[:, None]
+        jets = problem.jets(points, 2, 0)
+        gain = float(np.max((1 - eta * jets.hessian[:, 0, 0]) ** 2))
+        sigma = float(max(np.max(jets.sigma[:, 0, 0]), 0.0))
+        m = m - eta * float(problem.jets(np.array([[m]]), 1).gradient[0, 0])
+        v = gain * v + eta * eta * sigma
+        if not (math.isfinite(m) and math.isfinite(v)) or abs(m) > 1e8 or v > 1e16:
+            raise DivergenceError(
+                f"the process from x0 = {x0:.10g} with eta = {eta:.10g} spreads without bound "
+                f"(step {k + 1}): it has no bounded region to compute on"
+            )
+        lo, hi = min(lo, m), max(hi, m)
+        spread = max(spread, math.sqrt(v))
+    return lo, hi, spread
+
+
+def _intervals(
+    lo: float, hi: float, spread: float, level: int
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The inner interval (everything that matters) and the grid's interval (plus the ramp)."""
+    margin = 8 * (1 + level / 4) * spread + 0.25 * (1 + level / 4)
+    ramp = max(margin / 2, 0.25)
+    inner = (lo - margin, hi + margin)
+    return inner, (inner[0] - ramp, inner[1] + ramp)
+
+
+def _grid_size(level: int) -> int:
+    return 2 * round(_BASE_GRID * 1.5**level / 2)
+
+
+def _refine(
+    compute: Callable[[int], tuple[float, int, tuple[float, float]]], tol: float, what: str
+) -> Expectation:
+    previous: float | None = None
+    difference = math.inf
+    for level in range(MAX_LEVELS):
+        value, size, domain = compute(level)
+        if previous is not None:
+            difference = abs(value - previous)
+            floor = 64 * np.finfo(float).eps * max(1.0, abs(value))
+            if difference <= tol:
+                return Expectation(value, max(difference, floor), size, domain, level + 1)
+        previous = value
+    raise AccuracyError(
+        f"{what}: two successive refinements still differ by {difference:.3g} > tol = {tol:.3g} "
+        f"at grid size {_grid_size(MAX_LEVELS - 1)}; ask for a looser tolerance"
+    )
+
+
+def _check_tol(tol: Any) -> float:
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not (0 < tol < 1):
+        raise ShapeError(f"tol must be a number in (0, 1), got tol={tol!r}")
+    return float(tol)
+
+
+def sgd_expectation(
+    problem: Problem,
+    test: Problem,
+    x0: Any,
+    eta: Any,
+    steps: int,
+    *,
+    noise: str | None = None,
+    tol: float = 1e-10,
+) -> Expectation:
+    r""":math:`\mathbb{E}\varphi(x_K)` for SGD from ``x0``, ``steps`` = :math:`K` steps.
+
+    Parameters
+    ----------
+    problem:
+        A 1-D :class:`~symsme.problems.Problem`; a :meth:`~symsme.problems.Problem.finite_sum`
+        uses its minibatches (with replacement) unless ``noise="gaussian"``.
+    test:
+        :math:`\varphi` as a 1-D problem in the same variable (``Problem("cos(x)", "x")``).
+    noise:
+        ``"gaussian"`` (Gaussian gradient noise of covariance :math:`\Sigma(x)`) or
+        ``"minibatch"``; default: minibatches for a finite sum, else Gaussian.
+    tol:
+        Accuracy asked for (the refinement stops when two levels agree to ``tol``).
+
+    Raises
+    ------
+    DimensionError
+        ``d != 1``.
+    NotPositiveSemidefiniteError
+        :math:`\Sigma(x) < 0` at a grid point (named).
+    DivergenceError
+        Gradient descent from ``x0`` diverges.
+    LimitError
+        More than :data:`MAX_OUTCOMES` minibatches or :data:`MAX_STEPS` steps.
+    AccuracyError
+        ``tol`` not reached.
+    """
+    _check_problem(problem)
+    _check_problem(test)
+    eta_f = float(check_step_size(eta))
+    steps = check_integer(steps, "steps", 1)
+    if steps > MAX_STEPS:
+        raise LimitError(f"steps = {steps} is beyond the limit {MAX_STEPS} of a deterministic run")
+    tol = _check_tol(tol)
+    start = _check_start(problem, x0)
+    finite = problem.per_sample_losses is not None
+    noise = noise or ("minibatch" if finite else "gaussian")
+    if noise not in ("gaussian", "minibatch"):
+        raise ShapeError(f"noise must be 'gaussian' or 'minibatch', got {noise!r}")
+    if noise == "minibatch" and not finite:
+        raise ShapeError("minibatch noise needs a Problem.finite_sum(...)")
+    mixture = _minibatches(problem) if noise == "minibatch" else None
+    lo, hi, spread = _region(problem, start, eta_f, steps)
+
+    def compute(level: int) -> tuple[float, int, tuple[float, float]]:
+        _, outer = _intervals(lo, hi, spread, level)
+        grid = ChebyshevGrid(_grid_size(level), *outer)
+        x = grid.nodes[:, None]
+        if mixture is None:
+            jets = problem.jets(x, 1, 0)
+            sigma = jets.sigma[:, 0, 0]
+            _check_variance(sigma, grid.nodes)
+            z, w = hermite.hermgauss(16 + 8 * level)
+            scale = eta_f * np.sqrt(2 * np.maximum(sigma, 0.0))
+            new = (x[:, 0] - eta_f * jets.gradient[:, 0])[:, None] + scale[:, None] * z
+            weights = w / math.sqrt(math.pi)
+        else:
+            combos, weights = mixture
+            grads = problem.per_sample_gradients(x)[:, :, 0]  # (N+1, n)
+            new = x - eta_f * grads[:, combos].mean(axis=2)
+        m, q = new.shape
+        evaluation = grid.evaluation_matrix(new).reshape(m, q, m)
+        step = grid.filter_matrix() @ np.einsum("q,iqj->ij", weights, evaluation)
+        u = test.values(x)
+        for _ in range(steps):
+            u = step @ u
+        return float(grid.interpolate(u, start)), grid.size, outer
+
+    return _refine(compute, tol, f"SGD's E phi(x_{steps}) at eta = {eta_f:.10g}")
+
+
+def _check_variance(sigma: np.ndarray, nodes: np.ndarray) -> None:
+    scale = max(1.0, float(np.max(np.abs(sigma))))
+    bad = sigma < -64 * np.finfo(float).eps * scale
+    if np.any(bad):
+        j = int(np.argmax(bad))
+        raise NotPositiveSemidefiniteError(
+            f"Sigma is negative at x = {nodes[j]:.10g}: Sigma = {sigma[j]:.10g} "
+            "(Gaussian SGD needs Sigma >= 0 wherever the process can go)"
+        )
+
+
+def _minibatches(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
+    """Every multiset of ``B`` sample indices and its probability under drawing with
+    replacement: :math:`B!/\\prod_i c_i!\\, n^{-B}`."""
+    assert problem.per_sample_losses is not None and problem.batch_size is not None
+    n, batch = len(problem.per_sample_losses), problem.batch_size
+    count = math.comb(n + batch - 1, batch)
+    if count > MAX_OUTCOMES:
+        raise LimitError(
+            f"the exact SGD mixture has {count} minibatches (n = {n}, B = {batch}), beyond the "
+            f"limit {MAX_OUTCOMES}; use Monte Carlo"
+        )
+    combos = np.array(list(itertools.combinations_with_replacement(range(n), batch)))
+    weights = np.empty(len(combos))
+    for r, combo in enumerate(combos):
+        counts = np.bincount(combo, minlength=n)
+        weights[r] = math.factorial(batch) / math.prod(math.factorial(int(c)) for c in counts)
+    return combos, weights / float(n) ** batch
+
+
+def sde_expectation(
+    model: NumericModel,
+    test: Problem,
+    x0: Any,
+    time: Any,
+    *,
+    steps: int | None = None,
+    tol: float = 1e-10,
+) -> Expectation:
+    r""":math:`\mathbb{E}\varphi(X_T)` for a bound 1-D model (:func:`symsme.models.sde_model`),
+    :math:`X_0 = x_0`, ``time`` = :math:`T`.
+
+    ``steps`` (the SGD steps :math:`K = T/\eta`) only sizes the domain like the SGD run's.
+    The model's conditions are checked at every grid point (HA-SME: :math:`\eta f'' < 1`;
+    :math:`D \ge 0`): a failure raises the model's error naming the point, since the process can
+    reach it.  Raises as :func:`sgd_expectation`.
+    """
+    problem = model.problem
+    if problem is None:
+        raise ShapeError("the model is bound to no problem")
+    _check_problem(problem)
+    _check_problem(test)
+    time_f = float(check_step_size(time))
+    tol = _check_tol(tol)
+    start = _check_start(problem, x0)
+    eta_f = float(model.eta)
+    k = steps if steps is not None else max(1, round(time_f / eta_f))
+    lo, hi, spread = _region(problem, start, eta_f, k)
+
+    def compute(level: int) -> tuple[float, int, tuple[float, float]]:
+        inner, outer = _intervals(lo, hi, spread, level)
+        grid = ChebyshevGrid(_grid_size(level), *outer)
+        drift, diffusion = model.drift_diffusion(grid.nodes[:, None])
+        b, d = drift[:, 0], diffusion[:, 0, 0]
+        chi = smooth_cutoff(grid.nodes, inner, outer)
+        generator = b[:, None] * grid.derivative_matrix(1) + (0.5 * eta_f * chi * d)[
+            :, None
+        ] * grid.derivative_matrix(2)
+        # grid.nodes[0] is the right end, nodes[-1] the left end
+        if b[0] > 0:
+            generator[0] = 0.0
+        if b[-1] < 0:
+            generator[-1] = 0.0
+        n = math.ceil(time_f / _TIME_STEP) * (1 + level // 2)
+        step = grid.filter_matrix() @ step_matrix(generator, time_f / n, _PADE)
+        u = test.values(grid.nodes[:, None])
+        for _ in range(n):
+            u = step @ u
+        return float(grid.interpolate(u, start)), grid.size, outer
+
+    return _refine(compute, tol, f"{model.spec.label}'s E phi(X_T) at eta = {eta_f:.10g}")

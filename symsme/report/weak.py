@@ -1,0 +1,140 @@
+r"""The output of ``symsme weak-order``: weak errors, bounds and fitted orders, and their plot.
+
+JSON (a contract): ``{"etas": [...], "errors": {model: [...]}, "slopes": {model: s},
+"method": "deterministic" | "monte-carlo", "error_bounds": {model: [...]}}``, plus
+``"signed_errors"`` (:math:`\mathbb{E}\varphi(X_T) - \mathbb{E}\varphi(x_K)`), ``"local_slopes"``
+(between neighbouring step sizes), ``"resolved"``, ``"sgd"`` (SGD's expectations and their
+bounds), ``"T"`` and ``"undefined"`` (model -> {eta: reason}) for step sizes at which a model is
+not defined.  An undefined or unresolved value is ``null``, never NaN.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from symsme.errors import SymsmeError
+from symsme.report.evaluation import number
+from symsme.verify import WeakOrder
+
+__all__ = ["plot_weak_order", "render_weak_order"]
+
+
+def _maybe(value: float | None) -> Any:
+    return None if value is None else number(value)
+
+
+def weak_order_data(result: WeakOrder) -> dict[str, Any]:
+    """The JSON-ready dictionary of the contract."""
+    slopes = result.slopes()
+    undefined = {
+        name: {repr(result.etas[i]): reason for i, reason in sorted(reasons.items())}
+        for name, reasons in result.undefined.items()
+    }
+    return {
+        "etas": [number(e) for e in result.etas],
+        "T": number(result.time),
+        "method": result.method,
+        "errors": {m: [_maybe(e) for e in row] for m, row in result.errors().items()},
+        "slopes": {m: _maybe(s) for m, s in slopes.items()},
+        "error_bounds": {m: [_maybe(b) for b in row] for m, row in result.error_bounds().items()},
+        "signed_errors": {m: [_maybe(e) for e in row] for m, row in result.signed_errors().items()},
+        "local_slopes": {m: [_maybe(s) for s in row] for m, row in result.local_slopes().items()},
+        "resolved": result.resolved(),
+        "sgd": {
+            "values": [number(s.value) for s in result.sgd],
+            "error_bounds": [number(s.error_bound) for s in result.sgd],
+            "paths": [s.paths for s in result.sgd] if result.method == "monte-carlo" else None,
+        },
+        "undefined": undefined,
+    }
+
+
+def render_weak_order(result: WeakOrder, *, fmt: str) -> str:
+    """Text or JSON (``fmt``) of a :class:`~symsme.verify.WeakOrder`."""
+    data = weak_order_data(result)
+    if fmt == "json":
+        return json.dumps(data, indent=2, allow_nan=False) + "\n"
+    lines = [
+        f"weak errors |E phi(X_T) - E phi(x_K)| at T = {data['T']} ({result.method}; "
+        "an error counts when it exceeds twice its bound)",
+        "",
+        "eta          " + "".join(f"{m:>12s}" for m in result.models),
+    ]
+    errors = result.errors()
+    resolved = result.resolved()
+    for i, eta in enumerate(result.etas):
+        cells = []
+        for m in result.models:
+            e = errors[m][i]
+            cells.append(
+                f"{'undefined':>12s}"
+                if e is None
+                else f"{e:12.3e}"
+                if resolved[m][i]
+                else f"{'<' + format(e, '.1e'):>12s}"
+            )
+        lines.append(f"{eta:<13.6g}" + "".join(cells))
+    slopes = result.slopes()
+    lines.append(
+        "slope        "
+        + "".join(f"{'-' if s is None else format(s, '.2f'):>12s}" for s in slopes.values())
+    )
+    local = result.local_slopes()
+    lines.append("")
+    lines.append("local slopes between neighbouring step sizes:")
+    for m, row in local.items():
+        lines.append(f"  {m:8s} " + " ".join("-" if s is None else f"{s:.2f}" for s in row))
+    for m, reasons in data["undefined"].items():
+        for eta, reason in reasons.items():
+            lines.append(f"{m} undefined at eta = {eta}: {reason}")
+    return "\n".join(lines) + "\n"
+
+
+def plot_weak_order(result: WeakOrder, path: str | os.PathLike[str], *, title: str = "") -> Path:
+    """A log-log plot of the resolved weak errors against eta, fitted slopes in the legend,
+    written atomically to ``path`` (the format from its suffix: png, svg or pdf)."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise SymsmeError("plots need matplotlib: python3 -m pip install 'symsme[plot]'") from None
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    target = Path(path)
+    suffix = target.suffix.lower().lstrip(".")
+    if suffix not in ("png", "svg", "pdf"):
+        raise SymsmeError(f"the plot file must end in .png, .svg or .pdf, got {str(path)!r}")
+    if not target.parent.is_dir():
+        raise SymsmeError(f"the folder of the plot file does not exist: {str(target.parent)!r}")
+    errors, resolved, slopes = result.errors(), result.resolved(), result.slopes()
+    fig, ax = plt.subplots(figsize=(6.0, 4.5))
+    try:
+        for name in result.models:
+            xs = [eta for eta, ok in zip(result.etas, resolved[name], strict=False) if ok]
+            ys = [e for e, ok in zip(errors[name], resolved[name], strict=False) if ok]
+            if not xs:
+                continue
+            slope = slopes[name]
+            label = name if slope is None else f"{name} (slope {slope:.2f})"
+            ax.loglog(xs, ys, "o-", label=label)
+        ax.set_xlabel("eta")
+        ax.set_ylabel("|E phi(X_T) - E phi(x_K)|")
+        ax.set_title(title or f"weak errors at T = {result.time:g} ({result.method})")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize="small")
+        fig.tight_layout()
+        handle, tmp = tempfile.mkstemp(dir=target.parent, suffix="." + suffix)
+        os.close(handle)
+        try:
+            fig.savefig(tmp, format=suffix)
+            os.replace(tmp, target)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    finally:
+        plt.close(fig)
+    return target
