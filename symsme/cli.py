@@ -132,7 +132,9 @@ def _add_simulate(sub) -> None:  # noqa: ANN001
     s.add_argument("--seed", type=_int_arg("--seed"), required=True, help="seed (an integer)")
     s.add_argument("--model", default="sgd", help="sgd (default), sgf, sme2, ha-sme or meK")
     s.add_argument(
-        "--scheme", default="euler", help="SDE integrator: euler, or exact (OU, quadratics)"
+        "--scheme",
+        default="euler",
+        help="SDE integrator: euler, weak2 (weak order 2), or exact (OU, quadratics)",
     )
     s.add_argument(
         "--substeps", type=_int_arg("--substeps"), default=1, help="SDE steps per SGD step"
@@ -448,10 +450,6 @@ def _simulate(args: argparse.Namespace) -> str:
 
     if args.format not in ("text", "json"):
         raise SymsmeError(f"unknown --format {args.format!r}; choose one of text, json")
-    if args.scheme not in ("euler", "exact"):
-        raise SymsmeError(
-            f"--scheme {_quote(args.scheme)} is not available yet (known: euler, exact)"
-        )
     eta = _parse_eta(args.eta)
     problem = Problem(args.loss, args.vars, args.sigma)
     x0 = _numeric_matrix(args.x0, "--x0", NumpyBackend(), vector=True)

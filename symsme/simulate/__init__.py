@@ -22,7 +22,13 @@ import numpy.typing as npt
 from symsme.errors import DivergenceError, LimitError, NonFiniteError, ShapeError, SymsmeError
 from symsme.models import sde_model
 from symsme.problems import Problem
-from symsme.simulate.processes import EulerMaruyama, ExactOU, GaussianSGD, MinibatchSGD
+from symsme.simulate.processes import (
+    EulerMaruyama,
+    ExactOU,
+    GaussianSGD,
+    MinibatchSGD,
+    PlatenWeak2,
+)
 from symsme.simulate.rng import BLOCK, PathsRandom
 from symsme.validate import check_choice, check_integer, check_step_size
 
@@ -31,9 +37,10 @@ __all__ = ["MAX_WORK", "Simulation", "simulate"]
 MAX_WORK = 10**9
 """Largest ``paths * steps * substeps * d`` served without ``force=True``."""
 
-SCHEMES = ("euler", "exact")
-"""SDE integrators: ``euler`` (Euler-Maruyama, any model and problem) and ``exact`` (exact
-Ornstein-Uhlenbeck sampling, for a quadratic loss with constant noise)."""
+SCHEMES = ("euler", "weak2", "exact")
+"""SDE integrators: ``euler`` (Euler-Maruyama, weak order 1), ``weak2`` (Platen's explicit weak
+order 2.0 scheme, non-commutative noise) and ``exact`` (exact Ornstein-Uhlenbeck sampling, for a
+quadratic loss with constant noise)."""
 
 
 @dataclass(frozen=True)
@@ -186,6 +193,8 @@ def _make_stepper(
     model = sde_model(problem, process, eta, order=order, psd=psd)  # type: ignore[arg-type]
     if scheme == "exact":
         return ExactOU(model, eta_f, problem.dim)
+    if scheme == "weak2":
+        return PlatenWeak2(model, eta_f, substeps)
     return EulerMaruyama(model, eta_f, substeps)
 
 

@@ -108,12 +108,15 @@ class MinibatchSGD:
 
 class EulerMaruyama:
     """Euler-Maruyama for a bound model, ``substeps`` steps of size :math:`\\eta/` ``substeps``
-    per SGD step (so that one call advances time by :math:`\\eta`)."""
+    per SGD step (so that one call advances time by :math:`\\eta`).  ``eta`` is the time one call
+    advances; the noise scale is the model's own :math:`\\eta` (they are the same in
+    :func:`~symsme.simulate.simulate`)."""
 
     def __init__(self, model: NumericModel, eta: float, substeps: int = 1) -> None:
         self.model = model
         self.name = model.model
         self.eta = eta
+        self.scale = float(model.eta)
         self.substeps = substeps
         self.h = eta / substeps
 
@@ -151,7 +154,94 @@ class EulerMaruyama:
         for _ in range(self.substeps):
             b, d = self.model.drift_diffusion(x)
             noise = apply_sqrt(d, rng.standard_normal(x.shape), x, f"the {self.name} diffusion")
-            x = x + self.h * b + np.sqrt(self.eta * self.h) * noise
+            x = x + self.h * b + np.sqrt(self.scale * self.h) * noise
+        return x
+
+
+def sqrt_matrices(matrices: np.ndarray, points: np.ndarray, what: str) -> np.ndarray:
+    """The symmetric square roots of PSD matrices ``(..., d, d)`` (the root :func:`apply_sqrt`
+    applies), with the same tolerance and error naming the point."""
+    lam, v = np.linalg.eigh(matrices)
+    d = matrices.shape[-1]
+    tol = psd_tolerance(d, _NUMPY.norm(matrices), _NUMPY.eps)
+    bad = lam[..., 0] < -tol
+    if np.any(bad):
+        index = tuple(np.argwhere(bad)[0])
+        raise NotPositiveSemidefiniteError(
+            f"{what} is not positive semidefinite at {point_text(points, index, _NUMPY)}: "
+            f"eigenvalue {lam[index][0]:.10g}"
+        )
+    return np.einsum("...ik,...k,...jk->...ij", v, np.sqrt(np.maximum(lam, 0.0)), v)
+
+
+class PlatenWeak2(EulerMaruyama):
+    r"""Platen's explicit weak order 2.0 scheme for Ito SDEs with multi-dimensional,
+    non-commutative noise (Kloeden, Platen, *Numerical Solution of SDEs*, sec. 15.1,
+    eq. (15.1.3)): derivative-free, so it needs only :math:`b` and :math:`B = (\eta D)^{1/2}`
+    (the symmetric root, columns :math:`B^j`) at supporting values.  With step :math:`h`,
+    Gaussian increments :math:`\Delta W^j` and independent two-point
+    :math:`V_{r,j} = \pm h` (:math:`V_{j,r} = -V_{r,j}`),
+
+    .. math::
+
+        \bar\Upsilon &= x + b h + \textstyle\sum_j B^j \Delta W^j, \quad
+        R^j_\pm = x + b h \pm B^j \sqrt h, \quad U^r_\pm = x \pm B^r \sqrt h,\\
+        x' &= x + \tfrac12 (b(\bar\Upsilon) + b) h
+          + \tfrac14 \textstyle\sum_j \big[(B^j(R^j_+) + B^j(R^j_-) + 2B^j)\Delta W^j
+          + \sum_{r \ne j} (B^j(U^r_+) + B^j(U^r_-) - 2B^j)\Delta W^j\big]\\
+        &\quad + \tfrac14 \textstyle\sum_j \big[(B^j(R^j_+) - B^j(R^j_-))((\Delta W^j)^2 - h)
+          + \sum_{r \ne j} (B^j(U^r_+) - B^j(U^r_-))(\Delta W^j \Delta W^r + V_{r,j})\big]
+          h^{-1/2}.
+
+    Its Taylor expansion is the simplified weak order 2.0 Taylor scheme (KP eq. (14.2.6)): the
+    :math:`R` terms give :math:`B^j\Delta W^j + \tfrac12 L^j B^j((\Delta W^j)^2 - h)` and, with the
+    :math:`U` sums, :math:`\tfrac12 L^0 B^j \Delta W^j h` (each :math:`U^r` sum supplies
+    :math:`\tfrac14 h (B^r B^r : \nabla^2) B^j \Delta W^j`, hence the factor :math:`\Delta W^j`
+    there); the :math:`U` differences give :math:`\tfrac12 L^r B^j(\Delta W^r \Delta W^j +
+    V_{r,j})` and the averaged drift :math:`\tfrac12 L^0 b\, h^2 + \tfrac12 L^j b\,\Delta W^j h`.
+    So the weak error is :math:`O(h^2)` for smooth :math:`b, D` with :math:`D` positive definite
+    (where the root is smooth).  Cost per step: :math:`4d + 2` evaluations of the model.
+    """
+
+    def step(self, x: np.ndarray, rng: PathsRandom) -> np.ndarray:
+        h, root = self.h, np.sqrt(self.h)
+        d = x.shape[-1]
+        off = ~np.eye(d, dtype=bool)
+        what = f"the {self.name} diffusion"
+        for _ in range(self.substeps):
+            b, diffusion = self.model.drift_diffusion(x)
+            big = sqrt_matrices(self.scale * diffusion, x, what)  # B, (P, d, d)
+            dw = rng.standard_normal(x.shape) * root
+            signs = np.where(rng.random((x.shape[0], d, d)) < 0.5, h, -h)
+            upper = np.triu(signs, 1)
+            v = upper - np.swapaxes(upper, 1, 2)  # V[r, j], antisymmetric
+            base = x + h * b
+            columns = np.swapaxes(big, 1, 2)  # columns[p, j] = B^j
+            r_plus, r_minus = base[:, None] + root * columns, base[:, None] - root * columns
+            u_plus, u_minus = x[:, None] + root * columns, x[:, None] - root * columns
+            upsilon = base + np.einsum("pij,pj->pi", big, dw)
+            stack = np.concatenate(
+                [upsilon[:, None], r_plus, r_minus, u_plus, u_minus], axis=1
+            )  # (P, 4d + 1, d)
+            b_all, d_all = self.model.drift_diffusion(stack)
+            roots = sqrt_matrices(self.scale * d_all, stack, what)  # (P, 4d + 1, d, d)
+            b_upsilon = b_all[:, 0]
+            # B^j at R^j_+-: roots[p, 1 + j][:, j]
+            rp = np.einsum("pjij->pji", roots[:, 1 : 1 + d])
+            rm = np.einsum("pjij->pji", roots[:, 1 + d : 1 + 2 * d])
+            # B^j at U^r_+-: up[p, r, j, :] = roots[p, 1 + 2d + r][:, j]
+            up = np.swapaxes(roots[:, 1 + 2 * d : 1 + 3 * d], 2, 3)
+            um = np.swapaxes(roots[:, 1 + 3 * d :], 2, 3)
+            mask = off[None, :, :, None]
+            new = x + 0.5 * (b_upsilon + b) * h
+            new += 0.25 * np.einsum("pji,pj->pi", rp + rm + 2 * columns, dw)
+            new += 0.25 * np.einsum(
+                "prji,pj->pi", np.where(mask, up + um - 2 * columns[:, None], 0), dw
+            )
+            new += 0.25 * np.einsum("pji,pj->pi", rp - rm, dw**2 - h) / root
+            pair = dw[:, :, None] * dw[:, None, :] + v  # [p, r, j] = dW^r dW^j + V[r, j]
+            new += 0.25 * np.einsum("prji,prj->pi", np.where(mask, up - um, 0), pair) / root
+            x = new
         return x
 
 

@@ -116,7 +116,7 @@ class WeakOrder:
         errors, bounds = self.errors(), self.error_bounds()
         return {
             name: [
-                e is not None and b is not None and e > 2 * b
+                bool(e is not None and b is not None and e > 2 * b)
                 for e, b in zip(errors[name], bounds[name], strict=False)
             ]
             for name in self.models

@@ -119,7 +119,7 @@ def test_cli_contract(capsys):
 @pytest.mark.parametrize(
     ("extra", "needle"),
     [
-        (["--scheme", "weak2"], "not available yet"),
+        (["--scheme", "milstein"], "scheme"),
         (["--model", "adam"], "unknown model"),
         (["--paths", "0"], "paths"),
     ],

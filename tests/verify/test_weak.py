@@ -1,0 +1,96 @@
+"""Weak orders measured without Monte Carlo (symsme.verify.weak_order), the Gaussian cap of
+symsme/DESIGN.md ("Stochastic backward error analysis", 6) in all three settings, undefined
+models reported (never NaN), Monte Carlo agreeing with the deterministic route, bad input."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from symsme.errors import ShapeError, StepSizeError, SymsmeError
+from symsme.problems import Problem
+from symsme.verify import fit_slope, weak_order
+
+LOSS = "x**2/2 + log(cosh(x))"
+SMALL_ETAS = [Fraction(1, 2**k) for k in (4, 5, 6, 7)]
+
+
+def settled(result, name):
+    """The local slope between the two smallest resolved step sizes."""
+    slopes = [s for s in result.local_slopes()[name] if s is not None]
+    return slopes[-1]
+
+
+def test_named_models_reach_their_orders():
+    """SGF ~1, SME-2 ~2, HA-SME ~2, ME-2 ~3 on a non-quadratic loss, constant Sigma, phi = cos
+    (f''' != 0, phi''' != 0)."""
+    p = Problem(LOSS, "x", "1")
+    r = weak_order(p, "cos(x)", 1.0, 1, SMALL_ETAS, ["sgf", "sme2", "ha-sme", "me2"])
+    expected = {"sgf": 1, "sme2": 2, "ha-sme": 2, "me2": 3}
+    for name, order in expected.items():
+        assert settled(r, name) == pytest.approx(order, abs=0.1), (name, r.local_slopes())
+    bounds = r.error_bounds()
+    assert max(b for row in bounds.values() for b in row if b is not None) < 2e-10
+
+
+@pytest.mark.parametrize(
+    "sigma,model,cap",
+    [("1", "me3", 4), ("1", "me5", 4), ("1 + sin(x)/2", "me4", 3), ("1 + sin(x)/2", "me5", 3)],
+)
+def test_gaussian_cap_gaussian_noise(sigma, model, cap):
+    """ME-3 reaches 4 with constant Sigma and ME-5 stays there (settled between eta = 1/64 and
+    1/128); with state-dependent Sigma ME-4 and ME-5 stay at 3."""
+    p = Problem(LOSS, "x", sigma)
+    r = weak_order(p, "cos(x)", 1.0, 1, SMALL_ETAS, [model], tol=1e-12)
+    assert settled(r, model) == pytest.approx(cap, abs=0.15), r.local_slopes()
+
+
+def test_gaussian_cap_minibatch_noise():
+    """With minibatch noise (k3 != 0) every ME-K stays at weak order 2."""
+    losses = ["(x-1)**2/2 + log(cosh(x))", "(x+1)**2/2", "x**2 + log(cosh(x+1))"]
+    p = Problem.finite_sum(losses, "x", 1)
+    r = weak_order(p, "cos(x)", 1.0, 1, SMALL_ETAS, ["me2", "me4"], tol=1e-11)
+    for name in ("me2", "me4"):
+        assert settled(r, name) == pytest.approx(2, abs=0.1), r.local_slopes()
+
+
+def test_undefined_model_is_reported_not_nan():
+    p = Problem("x**2", "x", "1")  # f'' = 2: HA-SME needs eta < 1/2
+    r = weak_order(p, "cos(x)", 0.5, 1, [Fraction(1, 2), Fraction(1, 4)], ["ha-sme", "sgf"])
+    assert r.errors()["ha-sme"][0] is None and r.errors()["ha-sme"][1] is not None
+    assert "eta" in r.undefined["ha-sme"][0]
+    assert all(e is not None for e in r.errors()["sgf"])
+
+
+def test_monte_carlo_agrees_with_deterministic():
+    p = Problem(LOSS, "x", "1")
+    etas = [Fraction(1, 4)]
+    det = weak_order(p, "x**2", 1.0, 1, etas, ["sgf"])
+    mc = weak_order(p, "x**2", 1.0, 1, etas, ["sgf"], method="monte-carlo", paths=20000, seed=5)
+    assert mc.method == "monte-carlo" and mc.sgd[0].paths == 20000
+    # SGD itself: the deterministic value is within 4 standard errors of the Monte Carlo mean
+    assert abs(mc.sgd[0].value - det.sgd[0].value) < 4 * mc.sgd[0].error_bound
+
+
+def test_fit_slope():
+    assert fit_slope([0.1, 0.01], [3e-2, 3e-4]) == pytest.approx(2)
+    assert fit_slope([0.1], [1.0]) is None
+
+
+def test_bad_input():
+    p = Problem(LOSS, "x", "1")
+    with pytest.raises(StepSizeError, match="whole number"):
+        weak_order(p, "cos(x)", 1.0, 1, [Fraction(1, 3), Fraction(2, 7)], ["sgf"])
+    with pytest.raises(StepSizeError):
+        weak_order(p, "cos(x)", 1.0, 1, [], ["sgf"])
+    with pytest.raises(StepSizeError):
+        weak_order(p, "cos(x)", 1.0, 1, [-0.1], ["sgf"])
+    with pytest.raises(SymsmeError, match="unknown model"):
+        weak_order(p, "cos(x)", 1.0, 1, [0.25], ["nope"])
+    with pytest.raises(SymsmeError, match="y"):
+        weak_order(p, "cos(y)", 1.0, 1, [0.25], ["sgf"])
+    with pytest.raises(ShapeError):
+        weak_order(p, "cos(x)", 1.0, 1, [0.25], [])
+    with pytest.raises(SymsmeError, match="method"):
+        weak_order(p, "cos(x)", 1.0, 1, [0.25], ["sgf"], method="guess")
