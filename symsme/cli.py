@@ -474,7 +474,7 @@ def _weak_order(args: argparse.Namespace) -> str:
     from symsme.errors import ShapeError, StepSizeError
     from symsme.numeric.backend import NumpyBackend
     from symsme.problems import Problem
-    from symsme.report.weak import plot_weak_order, render_weak_order
+    from symsme.report.weak import check_plot_path, plot_weak_order, render_weak_order
     from symsme.verify import weak_order
 
     if args.format not in ("text", "json"):
@@ -504,6 +504,8 @@ def _weak_order(args: argparse.Namespace) -> str:
         raise ShapeError(f"--tol must be a number, got {_quote(args.tol)}") from None
     x0 = _numeric_matrix(args.x0, "--x0", NumpyBackend(), vector=True)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if args.plot is not None:
+        check_plot_path(args.plot)  # before the work, not after
     result = weak_order(
         problem,
         Problem(args.test, problem.variables),

@@ -30,13 +30,15 @@ spoils the spectral accuracy; an end where the drift points outwards keeps :math
 \varphi` (the process is stopped there).
 
 **Domain and error bound.**  The grid covers the gradient-descent path from :math:`x_0` plus a
-margin of :math:`8(1 + \ell/4)` times the largest standard deviation along it (linearised,
-conservatively: :func:`_region`) at refinement level :math:`\ell`.  Each level also raises
-the grid size (:math:`\times 1.5`), the quadrature nodes and the time steps; the
-computation stops when two successive levels agree to ``tol`` and reports their difference
-(at least 64 ulps of the value) as the error bound (an a-posteriori refinement estimate: the
-finer value converges spectrally, so it is much closer than that).  A level beyond
-:data:`MAX_LEVELS` is an :class:`~symsme.errors.AccuracyError` naming the bound reached.
+margin of 8 times the largest standard deviation along it (linearised, conservatively:
+:func:`_region`) plus 1/4.  Each refinement level raises the grid size (:math:`\times 1.5`),
+the quadrature nodes and the time steps; when two successive levels agree to ``tol`` (from
+grid size 108 on), one more run with margin and grid size 1.5 times larger checks the domain
+(refinement goes on, wider, if it moves the value by more than ``tol``).  The error bound is
+the sum of both differences, at least a rounding estimate that grows with the number of steps:
+an a-posteriori refinement estimate (the finer value converges spectrally, so it is usually
+much closer than that).  A ``tol`` below the rounding estimate, or not reached by level
+:data:`MAX_LEVELS`, is an :class:`~symsme.errors.AccuracyError` naming the bound reached.
 """
 
 from __future__ import annotations
@@ -144,35 +146,62 @@ def _region(problem: Problem, x0: float, eta: float, steps: int) -> tuple[float,
 
 
 def _intervals(
-    lo: float, hi: float, spread: float, level: int
+    lo: float, hi: float, spread: float, widen: float
 ) -> tuple[tuple[float, float], tuple[float, float]]:
     """The inner interval (everything that matters) and the grid's interval (plus the ramp)."""
-    margin = 8 * (1 + level / 4) * spread + 0.25 * (1 + level / 4)
+    margin = widen * (8 * spread + 0.25)
     ramp = max(margin / 2, 0.25)
     inner = (lo - margin, hi + margin)
     return inner, (inner[0] - ramp, inner[1] + ramp)
 
 
-def _grid_size(level: int) -> int:
-    return 2 * round(_BASE_GRID * 1.5**level / 2)
+def _grid_size(level: int, widen: float = 1.0) -> int:
+    return 2 * round(_BASE_GRID * widen * 1.5**level / 2)
+
+
+_WIDER = 1.5  # the domain check: margin and grid size times this
+_MIN_LEVEL = 2  # coarser levels can agree by accident
 
 
 def _refine(
-    compute: Callable[[int], tuple[float, int, tuple[float, float]]], tol: float, what: str
+    compute: Callable[[int, float], tuple[float, int, tuple[float, float]]],
+    tol: float,
+    what: str,
+    applications: int,
 ) -> Expectation:
+    r"""Refine the grid (and quadrature, time steps) on a fixed domain until two levels agree
+    to ``tol`` (from grid size 108 on: coarser levels can agree by accident); then check the
+    domain, with margin and grid size both 1.5 times larger (the same resolution); if that moves
+    the value by more than ``tol``, refine on with the wider domain.  The
+    bound is the sum of both differences, and at least the rounding estimate
+    :math:`32\,\varepsilon\, n \max(1, |v|)` for ``applications`` = :math:`n` applications of
+    the step matrix (rounding errors of float64 grow about linearly in :math:`n`)."""
     previous: float | None = None
     difference = math.inf
+    base = 1.0
     for level in range(MAX_LEVELS):
-        value, size, domain = compute(level)
+        value, size, domain = compute(level, base)
+        floor = 32 * np.finfo(float).eps * max(1, applications) * max(1.0, abs(value))
         if previous is not None:
             difference = abs(value - previous)
-            floor = 64 * np.finfo(float).eps * max(1.0, abs(value))
-            if difference <= tol:
-                return Expectation(value, max(difference, floor), size, domain, level + 1)
+            if difference <= max(tol, floor) and level >= _MIN_LEVEL:
+                wider, _, _ = compute(level, base * _WIDER)
+                truncation = abs(wider - value)
+                if truncation <= max(tol, floor):
+                    bound = max(difference + truncation, floor)
+                    if bound > tol and floor > tol:
+                        raise AccuracyError(
+                            f"{what}: tol = {tol:.3g} is below the rounding floor; the bound "
+                            f"reached is {bound:.3g}"
+                        )
+                    return Expectation(value, bound, size, domain, level + 2)
+                # the levels agreed by accident or the domain is too small: go on, wider
+                base *= _WIDER
+                value = wider
         previous = value
     raise AccuracyError(
         f"{what}: two successive refinements still differ by {difference:.3g} > tol = {tol:.3g} "
-        f"at grid size {_grid_size(MAX_LEVELS - 1)}; ask for a looser tolerance"
+        f"at grid size {_grid_size(MAX_LEVELS - 1, base)}; ask for a looser tolerance"
     )
 
 
@@ -237,9 +266,9 @@ def sgd_expectation(
     mixture = _minibatches(problem) if noise == "minibatch" else None
     lo, hi, spread = _region(problem, start, eta_f, steps)
 
-    def compute(level: int) -> tuple[float, int, tuple[float, float]]:
-        _, outer = _intervals(lo, hi, spread, level)
-        grid = ChebyshevGrid(_grid_size(level), *outer)
+    def compute(level: int, widen: float) -> tuple[float, int, tuple[float, float]]:
+        _, outer = _intervals(lo, hi, spread, widen)
+        grid = ChebyshevGrid(_grid_size(level, widen), *outer)
         x = grid.nodes[:, None]
         if mixture is None:
             jets = problem.jets(x, 1, 0)
@@ -253,15 +282,13 @@ def sgd_expectation(
             combos, weights = mixture
             grads = problem.per_sample_gradients(x)[:, :, 0]  # (N+1, n)
             new = x - eta_f * grads[:, combos].mean(axis=2)
-        m, q = new.shape
-        evaluation = grid.evaluation_matrix(new).reshape(m, q, m)
-        step = grid.filter_matrix() @ np.einsum("q,iqj->ij", weights, evaluation)
+        step = grid.filter_matrix() @ grid.averaging_matrix(new, weights)
         u = test.values(x)
         for _ in range(steps):
             u = step @ u
         return float(grid.interpolate(u, start)), grid.size, outer
 
-    return _refine(compute, tol, f"SGD's E phi(x_{steps}) at eta = {eta_f:.10g}")
+    return _refine(compute, tol, f"SGD's E phi(x_{steps}) at eta = {eta_f:.10g}", steps)
 
 
 def _check_variance(sigma: np.ndarray, nodes: np.ndarray) -> None:
@@ -323,9 +350,9 @@ def sde_expectation(
     k = steps if steps is not None else max(1, round(time_f / eta_f))
     lo, hi, spread = _region(problem, start, eta_f, k)
 
-    def compute(level: int) -> tuple[float, int, tuple[float, float]]:
-        inner, outer = _intervals(lo, hi, spread, level)
-        grid = ChebyshevGrid(_grid_size(level), *outer)
+    def compute(level: int, widen: float) -> tuple[float, int, tuple[float, float]]:
+        inner, outer = _intervals(lo, hi, spread, widen)
+        grid = ChebyshevGrid(_grid_size(level, widen), *outer)
         drift, diffusion = model.drift_diffusion(grid.nodes[:, None])
         b, d = drift[:, 0], diffusion[:, 0, 0]
         chi = smooth_cutoff(grid.nodes, inner, outer)
@@ -344,4 +371,5 @@ def sde_expectation(
             u = step @ u
         return float(grid.interpolate(u, start)), grid.size, outer
 
-    return _refine(compute, tol, f"{model.spec.label}'s E phi(X_T) at eta = {eta_f:.10g}")
+    what = f"{model.spec.label}'s E phi(X_T) at eta = {eta_f:.10g}"
+    return _refine(compute, tol, what, 3 * math.ceil(time_f / _TIME_STEP))

@@ -59,6 +59,19 @@ class ChebyshevGrid:
         t = self.to_reference(np.ravel(points))
         return chebyshev.chebvander(t, self.size) @ self.to_coefficients
 
+    def averaging_matrix(self, points: npt.ArrayLike, weights: npt.ArrayLike) -> np.ndarray:
+        """``A`` with ``(A @ u)[i] = sum_q weights[q] p(points[i, q])`` for the interpolant
+        ``p`` of node values ``u`` (points clamped): a quadrature of the interpolant, formed at
+        the cost of one evaluation matrix per node set, not per point."""
+        pts = np.asarray(points, dtype=np.float64)
+        w = np.asarray(weights, dtype=np.float64)
+        if pts.ndim != 2 or w.shape != (pts.shape[1],):
+            raise ShapeError(f"points must be (m, q) with q weights, got {pts.shape}, {w.shape}")
+        rows = np.zeros((pts.shape[0], self.size + 1))
+        for q in range(pts.shape[1]):
+            rows += w[q] * chebyshev.chebvander(self.to_reference(pts[:, q]), self.size)
+        return rows @ self.to_coefficients
+
     def interpolate(self, values: npt.ArrayLike, points: npt.ArrayLike) -> np.ndarray:
         """The interpolant of node ``values`` at ``points`` (same shape as ``points``)."""
         coefficients = self.to_coefficients @ np.asarray(values, dtype=np.float64)

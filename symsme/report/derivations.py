@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from symsme.derive import HessianAwareD
@@ -172,19 +172,27 @@ def _hessian_aware_dd() -> str:
     return render_dd_identification(ha)
 
 
+def _weak_orders_1d() -> str:
+    from symsme.report.weak_orders import render_weak_orders
+
+    return render_weak_orders()
+
+
 DOCUMENTS: dict[str, Callable[[], str]] = {
     "1d-modified-equation.md": _coefficients_1d,
     "1d-mismatch.md": _mismatch_1d,
     "1d-hessian-aware.md": _hessian_aware_1d,
     "dd-modified-equation.md": _coefficients_dd,
     "dd-hessian-aware.md": _hessian_aware_dd,
+    "1d-weak-orders.md": _weak_orders_1d,
 }
 """File name -> the function that writes it (from engine results only)."""
 
 
-def render_documents() -> dict[str, str]:
-    """File name -> content of every derivation document."""
-    return {name: _HEADER + make().rstrip("\n") + "\n" for name, make in DOCUMENTS.items()}
+def render_documents(names: Iterable[str] | None = None) -> dict[str, str]:
+    """File name -> content of every derivation document (or of those ``names``)."""
+    chosen = DOCUMENTS if names is None else {n: DOCUMENTS[n] for n in names}
+    return {name: _HEADER + make().rstrip("\n") + "\n" for name, make in chosen.items()}
 
 
 def write_derivations(folder: str | os.PathLike = "derivations") -> list[Path]:
@@ -217,11 +225,14 @@ def write_derivations(folder: str | os.PathLike = "derivations") -> list[Path]:
     return written
 
 
-def check_derivations(folder: str | os.PathLike = "derivations") -> list[str]:
-    """Names of the documents that are missing from ``folder`` or differ from the engine."""
+def check_derivations(
+    folder: str | os.PathLike = "derivations", names: Iterable[str] | None = None
+) -> list[str]:
+    """Names of the documents (all, or ``names``) that are missing from ``folder`` or differ
+    from what the engine gives now."""
     folder = Path(folder)
     stale = []
-    for name, text in render_documents().items():
+    for name, text in render_documents(names).items():
         path = folder / name
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             stale.append(name)

@@ -20,7 +20,7 @@ from symsme.errors import SymsmeError
 from symsme.report.evaluation import number
 from symsme.verify import WeakOrder
 
-__all__ = ["plot_weak_order", "render_weak_order"]
+__all__ = ["check_plot_path", "plot_weak_order", "render_weak_order"]
 
 
 def _maybe(value: float | None) -> Any:
@@ -94,6 +94,20 @@ def render_weak_order(result: WeakOrder, *, fmt: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_plot_path(path: str | os.PathLike[str]) -> Path:
+    """The plot file as a path, if its suffix is png, svg or pdf and its folder exists."""
+    target = Path(path)
+    if target.suffix.lower().lstrip(".") not in ("png", "svg", "pdf"):
+        raise SymsmeError(f"the plot file must end in .png, .svg or .pdf, got {str(path)[:80]!r}")
+    if not target.parent.is_dir():
+        raise SymsmeError(
+            f"the folder of the plot file does not exist: {str(target.parent)[:80]!r}"
+        )
+    if target.is_dir():
+        raise SymsmeError(f"the plot file is a folder: {str(path)[:80]!r}")
+    return target
+
+
 def plot_weak_order(result: WeakOrder, path: str | os.PathLike[str], *, title: str = "") -> Path:
     """A log-log plot of the resolved weak errors against eta, fitted slopes in the legend,
     written atomically to ``path`` (the format from its suffix: png, svg or pdf)."""
@@ -104,12 +118,8 @@ def plot_weak_order(result: WeakOrder, path: str | os.PathLike[str], *, title: s
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    target = Path(path)
+    target = check_plot_path(path)
     suffix = target.suffix.lower().lstrip(".")
-    if suffix not in ("png", "svg", "pdf"):
-        raise SymsmeError(f"the plot file must end in .png, .svg or .pdf, got {str(path)!r}")
-    if not target.parent.is_dir():
-        raise SymsmeError(f"the folder of the plot file does not exist: {str(target.parent)!r}")
     errors, resolved, slopes = result.errors(), result.resolved(), result.slopes()
     fig, ax = plt.subplots(figsize=(6.0, 4.5))
     try:
