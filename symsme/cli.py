@@ -169,7 +169,10 @@ def _add_weak_order(sub) -> None:  # noqa: ANN001
     w.add_argument("--paths", type=_int_arg("--paths"), default=100000, help="Monte Carlo paths")
     w.add_argument("--seed", type=_int_arg("--seed"), default=0, help="Monte Carlo seed")
     w.add_argument(
-        "--substeps", type=_int_arg("--substeps"), default=1, help="Euler-Maruyama substeps"
+        "--substeps",
+        type=_int_arg("--substeps"),
+        default=8,
+        help="Monte Carlo: weak order 2 substeps per SGD step (default 8)",
     )
     w.add_argument("--plot", default=None, help="write a log-log plot (.png, .svg or .pdf)")
     w.add_argument("--format", default="text", help="text (default) or json")
@@ -537,7 +540,18 @@ def _derivations(args: argparse.Namespace) -> tuple[str, int]:
     return "".join(f"wrote {p}\n" for p in written), 0
 
 
-_VALUE_OPTIONS = ("--at", "--eta", "--x0", "--H", "--sigma", "--etas", "--T")
+_VALUE_OPTIONS = (
+    "--at",
+    "--eta",
+    "--x0",
+    "--H",
+    "--sigma",
+    "--etas",
+    "--T",
+    "--loss",
+    "--test",
+    "--samples",
+)
 
 
 def _join_negative_values(argv: Sequence[str]) -> list[str]:

@@ -56,7 +56,9 @@ from symsme.errors import (
     AccuracyError,
     DimensionError,
     DivergenceError,
+    HessianConditionError,
     LimitError,
+    NonFiniteError,
     NotPositiveSemidefiniteError,
     ShapeError,
 )
@@ -76,7 +78,7 @@ __all__ = [
 
 MAX_LEVELS = 7
 """Refinement levels tried before an :class:`~symsme.errors.AccuracyError` (grid sizes 48 to
-546)."""
+546 on the first domain, larger where the domain check widens it)."""
 MAX_OUTCOMES = 20000
 """Largest number of distinct minibatches (multisets) the exact SGD mixture enumerates."""
 MAX_STEPS = 10**6
@@ -116,33 +118,70 @@ def _check_start(problem: Problem, x0: Any) -> float:
     return float(start[0])
 
 
-def _region(problem: Problem, x0: float, eta: float, steps: int) -> tuple[float, float, float]:
-    r"""The range of the mean path and the largest spread along it.
+_PILOT_PATHS = 512
+_PILOT_STEPS = 20000
 
-    The mean and variance are propagated linearised, conservatively: :math:`m_{k+1} = m_k -
-    \eta f'(m_k)`, :math:`v_{k+1} = \max (1 - \eta f'')^2 v_k + \eta^2 \max \Sigma`, the maxima
-    over :math:`m_k \pm 4 v_k^{1/2}`.  The refinement levels widen the margin, so a spread that
-    is too small shows up in the error bound.
+
+def _region(problem: Problem, x0: float, eta: float, steps: int) -> tuple[float, float, float]:
+    r"""Where SGD goes from ``x0``: a range and a spread for the margin.
+
+    The range covers the mean path and a pilot run of 512 SGD paths (fixed seed, Gaussian noise
+    with :math:`\Sigma(x)`, or minibatches of a finite sum; skipped beyond 20000 steps), so that a
+    process that splits between basins is covered.  The spread is the linearised standard
+    deviation along the mean path, :math:`v_{k+1} = (1 - \eta f''(m_k))^2 v_k + \eta^2 \max
+    \Sigma` (maximum over :math:`m_k \pm 4 v_k^{1/2}`), capped by the pure-noise spread
+    :math:`(\eta T \max\Sigma)^{1/2}` where the linearisation expands.  The domain check of
+    :func:`_refine` catches a spread that is too small.
     """
     offsets = np.linspace(-4.0, 4.0, 9)
     m, v = x0, 0.0
     lo = hi = x0
     spread = 0.0
+    noise = 0.0
     for k in range(steps):
         points = (m + math.sqrt(v) * offsets)[:, None]
-        jets = problem.jets(points, 2, 0)
-        gain = float(np.max((1 - eta * jets.hessian[:, 0, 0]) ** 2))
-        sigma = float(max(np.max(jets.sigma[:, 0, 0]), 0.0))
-        m = m - eta * float(problem.jets(np.array([[m]]), 1).gradient[0, 0])
+        sigma = float(max(np.max(problem.jets(points, None, 0).sigma[:, 0, 0]), 0.0))
+        here = problem.jets(np.array([[m]]), 2)
+        gain = (1 - eta * float(here.hessian[0, 0, 0])) ** 2
+        m = m - eta * float(here.gradient[0, 0])
         v = gain * v + eta * eta * sigma
-        if not (math.isfinite(m) and math.isfinite(v)) or abs(m) > 1e8 or v > 1e16:
+        noise += eta * eta * sigma
+        if not (math.isfinite(m) and math.isfinite(v)) or abs(m) > 1e8:
             raise DivergenceError(
-                f"the process from x0 = {x0:.10g} with eta = {eta:.10g} spreads without bound "
-                f"(step {k + 1}): it has no bounded region to compute on"
+                f"gradient descent from x0 = {x0:.10g} with eta = {eta:.10g} diverges at step "
+                f"{k + 1}: the process has no bounded region to compute on"
             )
+        v = min(v, noise)
         lo, hi = min(lo, m), max(hi, m)
         spread = max(spread, math.sqrt(v))
+    if steps <= _PILOT_STEPS:
+        plo, phi = _pilot(problem, x0, eta, steps)
+        lo, hi = min(lo, plo), max(hi, phi)
     return lo, hi, spread
+
+
+def _pilot(problem: Problem, x0: float, eta: float, steps: int) -> tuple[float, float]:
+    rng = np.random.default_rng(0)
+    x = np.full((_PILOT_PATHS, 1), x0)
+    lo = hi = x0
+    finite = problem.per_sample_losses is not None
+    for k in range(steps):
+        if finite:
+            assert problem.per_sample_losses is not None and problem.batch_size is not None
+            grads = problem.per_sample_gradients(x)[:, :, 0]
+            pick = rng.integers(len(problem.per_sample_losses), size=(len(x), problem.batch_size))
+            x = x - eta * np.take_along_axis(grads, pick, axis=1).mean(axis=1)[:, None]
+        else:
+            jets = problem.jets(x, 1, 0)
+            root = np.sqrt(np.maximum(jets.sigma[:, 0, 0], 0.0))
+            x = x - eta * (jets.gradient + (root * rng.standard_normal(len(x)))[:, None])
+        if not np.all(np.isfinite(x)) or np.max(np.abs(x)) > 1e8:
+            raise DivergenceError(
+                f"SGD from x0 = {x0:.10g} with eta = {eta:.10g} diverges at step {k + 1} "
+                "(a pilot run): it has no bounded region to compute on"
+            )
+        lo, hi = min(lo, float(x.min())), max(hi, float(x.max()))
+    return lo, hi
 
 
 def _intervals(
@@ -179,13 +218,20 @@ def _refine(
     previous: float | None = None
     difference = math.inf
     base = 1.0
+    size = 0
+    floor = 32 * np.finfo(float).eps * max(1, applications)
+    if floor > tol:
+        raise AccuracyError(
+            f"{what}: tol = {tol:.3g} is below the rounding floor {floor:.3g} of "
+            f"{applications} steps in float64; ask for a looser tolerance"
+        )
     for level in range(MAX_LEVELS):
         value, size, domain = compute(level, base)
         floor = 32 * np.finfo(float).eps * max(1, applications) * max(1.0, abs(value))
         if previous is not None:
             difference = abs(value - previous)
             if difference <= max(tol, floor) and level >= _MIN_LEVEL:
-                wider, _, _ = compute(level, base * _WIDER)
+                wider, wider_size, wider_domain = compute(level, base * _WIDER)
                 truncation = abs(wider - value)
                 if truncation <= max(tol, floor):
                     bound = max(difference + truncation, floor)
@@ -194,14 +240,15 @@ def _refine(
                             f"{what}: tol = {tol:.3g} is below the rounding floor; the bound "
                             f"reached is {bound:.3g}"
                         )
-                    return Expectation(value, bound, size, domain, level + 2)
+                    return Expectation(value, float(bound), size, domain, level + 2)
                 # the levels agreed by accident or the domain is too small: go on, wider
                 base *= _WIDER
-                value = wider
+                difference = truncation
+                value, size = wider, wider_size
         previous = value
     raise AccuracyError(
-        f"{what}: two successive refinements still differ by {difference:.3g} > tol = {tol:.3g} "
-        f"at grid size {_grid_size(MAX_LEVELS - 1, base)}; ask for a looser tolerance"
+        f"{what}: the last refinements still differ by {difference:.3g} > tol = {tol:.3g} "
+        f"(grid size {size}); ask for a looser tolerance"
     )
 
 
@@ -321,6 +368,42 @@ def _minibatches(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
     return combos, weights / float(n) ** batch
 
 
+_CONDITIONS = (HessianConditionError, NotPositiveSemidefiniteError, NonFiniteError)
+
+
+def _coefficients(
+    model: NumericModel, nodes: np.ndarray, inner: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""The model's drift and diffusion at the nodes.  Where its conditions fail (HA-SME's
+    :math:`\eta f'' < 1`, a PSD diffusion) outside the inner interval -- beyond the margin, where
+    the process practically never goes -- the coefficients are frozen at the nearest node where
+    they hold; a failure inside the inner interval is the model's error, naming the point."""
+    try:
+        drift, diffusion = model.drift_diffusion(nodes[:, None])
+        return drift[:, 0], diffusion[:, 0, 0]
+    except _CONDITIONS:
+        pass
+    inside = (nodes >= inner[0]) & (nodes <= inner[1])
+    drift, diffusion = model.drift_diffusion(nodes[inside][:, None])  # raises if it fails there
+    b, d = np.empty_like(nodes), np.empty_like(nodes)
+    b[inside], d[inside] = drift[:, 0], diffusion[:, 0, 0]
+    for part in (
+        np.flatnonzero(~inside & (nodes > inner[1]))[::-1],
+        np.flatnonzero(~inside & (nodes < inner[0])),
+    ):
+        last_b, last_d = None, None
+        for j in part:  # from the inner interval outwards
+            try:
+                bj, dj = model.drift_diffusion(nodes[j : j + 1, None])
+                last_b, last_d = float(bj[0, 0]), float(dj[0, 0, 0])
+            except _CONDITIONS:
+                if last_b is None:
+                    neighbour = int(np.flatnonzero(inside)[0 if nodes[j] > inner[1] else -1])
+                    last_b, last_d = float(b[neighbour]), float(d[neighbour])
+            b[j], d[j] = last_b, last_d
+    return b, d
+
+
 def sde_expectation(
     model: NumericModel,
     test: Problem,
@@ -353,8 +436,7 @@ def sde_expectation(
     def compute(level: int, widen: float) -> tuple[float, int, tuple[float, float]]:
         inner, outer = _intervals(lo, hi, spread, widen)
         grid = ChebyshevGrid(_grid_size(level, widen), *outer)
-        drift, diffusion = model.drift_diffusion(grid.nodes[:, None])
-        b, d = drift[:, 0], diffusion[:, 0, 0]
+        b, d = _coefficients(model, grid.nodes, inner)
         chi = smooth_cutoff(grid.nodes, inner, outer)
         generator = b[:, None] * grid.derivative_matrix(1) + (0.5 * eta_f * chi * d)[
             :, None

@@ -5,7 +5,8 @@ JSON (a contract): ``{"etas": [...], "errors": {model: [...]}, "slopes": {model:
 ``"signed_errors"`` (:math:`\mathbb{E}\varphi(X_T) - \mathbb{E}\varphi(x_K)`), ``"local_slopes"``
 (between neighbouring step sizes), ``"resolved"``, ``"sgd"`` (SGD's expectations and their
 bounds), ``"T"`` and ``"undefined"`` (model -> {eta: reason}) for step sizes at which a model is
-not defined.  An undefined or unresolved value is ``null``, never NaN.
+not defined, ``"not_reached"`` likewise where its expectation did not reach the tolerance.
+An undefined or unresolved value is ``null``, never NaN.
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ def weak_order_data(result: WeakOrder) -> dict[str, Any]:
             "paths": [s.paths for s in result.sgd] if result.method == "monte-carlo" else None,
         },
         "undefined": undefined,
+        "not_reached": {
+            name: {repr(result.etas[i]): reason for i, reason in sorted(reasons.items())}
+            for name, reasons in result.not_reached.items()
+        },
     }
 
 
@@ -71,7 +76,7 @@ def render_weak_order(result: WeakOrder, *, fmt: str) -> str:
         for m in result.models:
             e = errors[m][i]
             cells.append(
-                f"{'undefined':>12s}"
+                f"{'undefined' if i in result.undefined.get(m, {}) else 'n/a':>12s}"
                 if e is None
                 else f"{e:12.3e}"
                 if resolved[m][i]
@@ -91,6 +96,9 @@ def render_weak_order(result: WeakOrder, *, fmt: str) -> str:
     for m, reasons in data["undefined"].items():
         for eta, reason in reasons.items():
             lines.append(f"{m} undefined at eta = {eta}: {reason}")
+    for m, reasons in data["not_reached"].items():
+        for eta, reason in reasons.items():
+            lines.append(f"{m} not computed at eta = {eta}: {reason}")
     return "\n".join(lines) + "\n"
 
 
@@ -135,13 +143,20 @@ def plot_weak_order(result: WeakOrder, path: str | os.PathLike[str], *, title: s
         ax.set_ylabel("|E phi(X_T) - E phi(x_K)|")
         ax.set_title(title or f"weak errors at T = {result.time:g} ({result.method})")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize="small")
+        if ax.lines:
+            ax.legend(fontsize="small")
         fig.tight_layout()
-        handle, tmp = tempfile.mkstemp(dir=target.parent, suffix="." + suffix)
+        try:
+            handle, tmp = tempfile.mkstemp(dir=target.parent, suffix="." + suffix)
+        except OSError as exc:
+            raise SymsmeError(f"cannot write the plot {str(path)[:80]!r}: {exc.strerror}") from None
         os.close(handle)
         try:
             fig.savefig(tmp, format=suffix)
             os.replace(tmp, target)
+        except OSError as exc:
+            os.unlink(tmp)
+            raise SymsmeError(f"cannot write the plot {str(path)[:80]!r}: {exc.strerror}") from None
         except BaseException:
             os.unlink(tmp)
             raise

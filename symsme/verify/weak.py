@@ -18,12 +18,14 @@ Two methods:
 - ``"deterministic"`` (1-D): both expectations without sampling
   (:mod:`symsme.exact.backward`), each accurate to ``tol`` with an error bound;
 - ``"monte-carlo"`` (any dimension): :func:`symsme.simulate.simulate` of SGD and of each model
-  (Euler-Maruyama with ``substeps`` per SGD step, whose own bias is *not* in the bound), with
+  (Platen's weak order 2 scheme with ``substeps`` per SGD step, whose own bias is *not* in the
+  bound), with
   the bound twice the combined standard error.
 
 A model that is undefined at a step size (HA-SME where :math:`\eta f'' \ge 1` on the region
-the process can reach, a diffusion that is not PSD, an expectation that does not reach ``tol``
-because the model is singular there) gets no error there; the reason is kept in
+the process can reach, a diffusion that is not PSD) gets no error there, and so does one whose
+expectation does not reach ``tol`` (:attr:`WeakOrder.not_reached`, e.g. a model that is
+nearly singular there); the reason is kept in
 :attr:`WeakOrder.undefined` and shown, never a NaN.
 """
 
@@ -77,6 +79,10 @@ class WeakOrder:
     sgd: list[Estimate]
     models: dict[str, list[Estimate | None]]
     undefined: dict[str, dict[int, str]] = field(default_factory=dict)
+    """Model -> {step-size index: reason} where the model is not defined (its conditions fail
+    where the process can go)."""
+    not_reached: dict[str, dict[int, str]] = field(default_factory=dict)
+    """Model -> {step-size index: reason} where its expectation did not reach ``tol``."""
 
     def signed_errors(self) -> dict[str, list[float | None]]:
         r""":math:`\mathbb{E}\varphi(X_T) - \mathbb{E}\varphi(x_K)` per model and step size."""
@@ -193,7 +199,7 @@ def weak_order(
     tol: float = 1e-10,
     paths: int = 100000,
     seed: int = 0,
-    substeps: int = 1,
+    substeps: int = 8,
     progress: bool | None = None,
     force: bool = False,
 ) -> WeakOrder:
@@ -217,7 +223,9 @@ def weak_order(
     tol:
         Accuracy of each deterministic expectation.
     paths, seed, substeps:
-        Monte Carlo only: paths per process, seed, Euler-Maruyama substeps per SGD step.
+        Monte Carlo only: paths per process, seed, and the substeps per SGD step of the weak
+        order 2 integrator (its bias, :math:`O((\eta/\text{substeps})^2)`, is not in the
+        bound: with one substep it can exceed the weak error itself).
 
     Raises
     ------
@@ -237,15 +245,27 @@ def weak_order(
         )
     method = method or ("deterministic" if problem.dim == 1 else "monte-carlo")
     check_choice(method, METHODS, "method")
+    if isinstance(etas, np.ndarray):
+        etas = [e.item() for e in etas.ravel()]
     if isinstance(etas, str) or not isinstance(etas, Sequence) or not etas:
         raise StepSizeError(f"etas must be a non-empty list of step sizes, got {etas!r}")
-    for eta in etas:
-        check_step_size(eta)
+    exact_etas = [check_step_size(eta) for eta in etas]
+    if len({float(e) for e in exact_etas}) != len(exact_etas):
+        shown = ", ".join(str(e) for e in exact_etas)
+        raise StepSizeError(f"the step sizes must be distinct, got {shown}")
     check_step_size(time)
     steps = [_steps(time, eta) for eta in etas]
+    if isinstance(models, str):
+        models = models.split(",")
     names = [str(m).strip().lower() for m in models]
-    if not names:
-        raise ShapeError("give at least one model")
+    if not names or not all(names):
+        raise ShapeError(f"give models by name, got {models!r}")
+    try:
+        start = np.reshape(np.asarray(x0, dtype=np.float64), (-1,))
+    except (TypeError, ValueError):
+        raise ShapeError(f"x0 must be a point of {problem.dim} numbers, got {x0!r}") from None
+    if start.shape != (problem.dim,) or not np.all(np.isfinite(start)):
+        raise ShapeError(f"x0 must be a point of {problem.dim} finite numbers, got {x0!r}")
     for name in names:
         get_model(name, force=force)
     paths = check_integer(paths, "paths", 2)
@@ -257,29 +277,27 @@ def weak_order(
     try:
         for i, (eta, k) in enumerate(zip(etas, steps, strict=False)):
             if method == "deterministic":
-                e = sgd_expectation(problem, test, x0, eta, k, tol=tol)
+                e = sgd_expectation(problem, test, start, eta, k, tol=tol)
                 result.sgd.append(Estimate(e.value, e.error_bound))
             else:
-                result.sgd.append(_monte_carlo("sgd", problem, test, x0, eta, k, paths, seed, 1))
+                result.sgd.append(_monte_carlo("sgd", problem, test, start, eta, k, paths, seed, 1))
             _tick(bar)
             for name in names:
                 try:
                     if method == "deterministic":
                         model = sde_model(problem, name, eta, force=force)
-                        m = sde_expectation(model, test, x0, time, steps=k, tol=tol)
+                        m = sde_expectation(model, test, start, time, steps=k, tol=tol)
                         estimate: Estimate | None = Estimate(m.value, m.error_bound)
                     else:
                         estimate = _monte_carlo(
-                            name, problem, test, x0, eta, k, paths, seed + 1, substeps
+                            name, problem, test, start, eta, k, paths, seed + 1, substeps
                         )
-                except (
-                    AccuracyError,
-                    HessianConditionError,
-                    NotPositiveSemidefiniteError,
-                    NonFiniteError,
-                ) as exc:
+                except (HessianConditionError, NotPositiveSemidefiniteError, NonFiniteError) as exc:
                     estimate = None
                     result.undefined.setdefault(name, {})[i] = str(exc)
+                except AccuracyError as exc:
+                    estimate = None
+                    result.not_reached.setdefault(name, {})[i] = str(exc)
                 result.models[name].append(estimate)
                 _tick(bar)
     finally:
@@ -307,7 +325,8 @@ def _monte_carlo(
         steps=steps,
         paths=paths,
         seed=seed,
-        substeps=substeps,
+        substeps=substeps if process != "sgd" else 1,
+        scheme="weak2" if process != "sgd" else "euler",
         progress=False,
     )
     values = test.values(run.samples)

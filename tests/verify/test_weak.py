@@ -94,3 +94,22 @@ def test_bad_input():
         weak_order(p, "cos(x)", 1.0, 1, [0.25], [])
     with pytest.raises(SymsmeError, match="method"):
         weak_order(p, "cos(x)", 1.0, 1, [0.25], ["sgf"], method="guess")
+
+
+def test_review_cases():
+    """Found by review: repeated step sizes, a model list as one string, a double well from its
+    minimum (reference 0.55429 by an independent density propagation), HA-SME's condition
+    failing only far beyond where the process goes (coefficients frozen there, not undefined)."""
+    p = Problem(LOSS, "x", "1")
+    with pytest.raises(StepSizeError, match="distinct"):
+        weak_order(p, "cos(x)", 1.0, 1, [Fraction(1, 10), 0.1], ["sgf"])
+    r = weak_order(p, "cos(x)", 1.0, 1, [Fraction(1, 4)], "sgf,ha-sme")
+    assert list(r.models) == ["sgf", "ha-sme"]
+    with pytest.raises(ShapeError, match="x0"):
+        weak_order(p, "cos(x)", "abc", 1, [Fraction(1, 4)], ["sgf"])
+    well = Problem("x**4/4 - x**2/2", "x", "1")
+    r = weak_order(well, "cos(x)", 1.0, 3, [Fraction(1, 20)], ["sgf"])
+    assert r.sgd[0].value == pytest.approx(0.55429, abs=1e-5)
+    quartic = Problem("x**4/4", "x", "1")
+    r = weak_order(quartic, "cos(x)", 1.0, 1, [Fraction(1, 40)], ["ha-sme"])
+    assert r.errors()["ha-sme"][0] is not None and not r.undefined
