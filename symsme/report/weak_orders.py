@@ -110,7 +110,7 @@ def _sweep() -> list[str]:
 
 
 def render_weak_orders() -> str:
-    """The document (a minute or two: every expectation is computed to 1e-11 or better)."""
+    """The document (about 20 s on two cores: every expectation to a few 1e-12 or 1e-11)."""
     head = [
         "# Weak orders of the modified equations, measured against SGD",
         "",

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from symsme.report.derivations import DOCUMENTS, check_derivations
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-WEAK = "1d-weak-orders.md"  # a minute or two of deterministic weak-error computations
+WEAK = "1d-weak-orders.md"  # about 20 s of deterministic weak-error computations
 
 
 def test_committed_derivations_are_current():
@@ -19,7 +17,6 @@ def test_committed_derivations_are_current():
     assert not stale, f"regenerate with `symsme derivations`: {stale}"
 
 
-@pytest.mark.slow
 def test_committed_weak_orders_are_current():
     stale = check_derivations(ROOT / "derivations", [WEAK])
     assert not stale, f"regenerate with `symsme derivations`: {stale}"
