@@ -31,6 +31,23 @@ __all__ = ["GaussianSGD", "MinibatchSGD", "EulerMaruyama", "ExactOU", "apply_sqr
 _NUMPY = NumpyBackend()
 
 
+def _checked_eigh(
+    matrices: np.ndarray, points: np.ndarray, what: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues and vectors of symmetric matrices ``(..., d, d)``; an eigenvalue below the
+    shared tolerance (:func:`~symsme.numeric.psd.psd_tolerance`) is an error naming the point."""
+    lam, v = np.linalg.eigh(matrices)
+    tol = psd_tolerance(matrices.shape[-1], _NUMPY.norm(matrices), _NUMPY.eps)
+    bad = lam[..., 0] < -tol
+    if np.any(bad):
+        index = tuple(np.argwhere(bad)[0])
+        raise NotPositiveSemidefiniteError(
+            f"{what} is not positive semidefinite at {point_text(points, index, _NUMPY)}: "
+            f"eigenvalue {lam[index][0]:.10g}"
+        )
+    return lam, v
+
+
 def apply_sqrt(matrices: np.ndarray, z: np.ndarray, points: np.ndarray, what: str) -> np.ndarray:
     """:math:`L z` with :math:`L = M^{1/2}` the symmetric square root, for PSD matrices
     ``(..., d, d)`` and vectors ``(..., d)``; each path's factor depends on its own matrix only
@@ -43,15 +60,7 @@ def apply_sqrt(matrices: np.ndarray, z: np.ndarray, points: np.ndarray, what: st
     off = ~np.eye(d, dtype=bool)
     if not np.any(matrices[..., off]) and np.all(diagonal >= 0):
         return np.sqrt(diagonal) * z
-    lam, v = np.linalg.eigh(matrices)
-    tol = psd_tolerance(d, _NUMPY.norm(matrices), _NUMPY.eps)
-    bad = lam[..., 0] < -tol
-    if np.any(bad):
-        index = tuple(np.argwhere(bad)[0])
-        raise NotPositiveSemidefiniteError(
-            f"{what} is not positive semidefinite at {point_text(points, index, _NUMPY)}: "
-            f"eigenvalue {lam[index][0]:.10g}"
-        )
+    lam, v = _checked_eigh(matrices, points, what)
     # L z = V diag(sqrt(lam)) V^T z, without forming L
     rotated = np.einsum("...ji,...j->...i", v, z)
     return np.einsum("...ij,...j->...i", v, np.sqrt(np.maximum(lam, 0.0)) * rotated)
@@ -161,16 +170,7 @@ class EulerMaruyama:
 def sqrt_matrices(matrices: np.ndarray, points: np.ndarray, what: str) -> np.ndarray:
     """The symmetric square roots of PSD matrices ``(..., d, d)`` (the root :func:`apply_sqrt`
     applies), with the same tolerance and error naming the point."""
-    lam, v = np.linalg.eigh(matrices)
-    d = matrices.shape[-1]
-    tol = psd_tolerance(d, _NUMPY.norm(matrices), _NUMPY.eps)
-    bad = lam[..., 0] < -tol
-    if np.any(bad):
-        index = tuple(np.argwhere(bad)[0])
-        raise NotPositiveSemidefiniteError(
-            f"{what} is not positive semidefinite at {point_text(points, index, _NUMPY)}: "
-            f"eigenvalue {lam[index][0]:.10g}"
-        )
+    lam, v = _checked_eigh(matrices, points, what)
     return np.einsum("...ik,...k,...jk->...ij", v, np.sqrt(np.maximum(lam, 0.0)), v)
 
 
