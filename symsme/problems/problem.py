@@ -442,6 +442,50 @@ class Problem:
         pts = plan.check_points(points)
         return plan._evaluate("f", 0, pts)[()]
 
+    @property
+    def diagonal_sigma(self) -> bool:
+        r"""Whether :math:`\Sigma(x)` is diagonal for every :math:`x` (off-diagonal entries
+        identically zero)."""
+        d = self.dim
+        return all(self.sigma[i, j] == 0 for i in range(d) for j in range(d) if i != j)
+
+    def sigma_diagonal(self, points: npt.ArrayLike) -> np.ndarray:
+        r"""The diagonal of a diagonal :math:`\Sigma(x)` at points ``(m, d)``: shape ``(m, d)``
+        (float64), without forming the matrices.
+
+        Raises
+        ------
+        ShapeError
+            If :math:`\Sigma` is not diagonal (:attr:`diagonal_sigma`), or as
+            :meth:`check_points`.
+        NonFiniteError
+            A diagonal entry that is not finite (naming the point).
+        """
+        if not self.diagonal_sigma:
+            raise ShapeError("Sigma is not diagonal: use jets(...).sigma")
+        pts = self.check_points(points)
+        if pts.ndim != 2:
+            raise ShapeError(f"points must have shape (m, {self.dim}), got {pts.shape}")
+        if "sigma_diagonal" not in self._plans:
+            from symsme.numeric.backend import get_backend
+
+            entries = [self.sigma[i, i] for i in range(self.dim)]
+            get_backend("numpy").check_constants(entries, "Sigma")
+            self._plans["sigma_diagonal"] = sp.lambdify(  # type: ignore[assignment]
+                self.variables, entries, modules="numpy", cse=True
+            )
+        function: Any = self._plans["sigma_diagonal"]
+        out = np.empty(pts.shape)
+        with np.errstate(all="ignore"):
+            values = function(*(pts[:, a] for a in range(self.dim)))
+        for i, value in enumerate(values):
+            out[:, i] = value
+        finite = np.all(np.isfinite(out), axis=1)
+        if not np.all(finite):
+            m = int(np.argmin(finite))
+            raise NonFiniteError(f"Sigma is not finite at x = {pts[m].tolist()}")
+        return out
+
     def per_sample_gradients(self, points: npt.ArrayLike) -> np.ndarray:
         r""":math:`\nabla f_i` of every per-sample loss of a :meth:`finite_sum` at points of shape
         ``(m, d)``: shape ``(m, n, d)`` (float64).

@@ -74,8 +74,23 @@ class GaussianSGD:
     def __init__(self, problem: Problem, eta: float) -> None:
         self.problem = problem
         self.eta = eta
+        self.diagonal = problem.diagonal_sigma
 
     def step(self, x: np.ndarray, rng: PathsRandom) -> np.ndarray:
+        if self.diagonal:  # the same root, without forming the matrices
+            gradient = self.problem.jets(x, 1).gradient
+            variance = self.problem.sigma_diagonal(x)
+            if np.any(variance < 0):
+                tol = psd_tolerance(x.shape[-1], np.linalg.norm(variance, axis=-1), _NUMPY.eps)
+                bad = np.min(variance, axis=-1) < -tol
+                if np.any(bad):
+                    index = (int(np.argmax(bad)),)
+                    raise NotPositiveSemidefiniteError(
+                        f"Sigma is not positive semidefinite at {point_text(x, index, _NUMPY)}: "
+                        f"eigenvalue {float(np.min(variance[index])):.10g}"
+                    )
+            noise = np.sqrt(np.maximum(variance, 0.0)) * rng.standard_normal(x.shape)
+            return x - self.eta * (gradient + noise)
         jets = self.problem.jets(x, 1, 0)
         noise = apply_sqrt(jets.sigma, rng.standard_normal(x.shape), x, "Sigma")
         return x - self.eta * (jets.gradient + noise)

@@ -14,6 +14,7 @@ from symsme.errors import (
     DivergenceError,
     HessianConditionError,
     LimitError,
+    NotPositiveSemidefiniteError,
     ShapeError,
     SymsmeError,
 )
@@ -203,3 +204,21 @@ def test_cli_exact_scheme(capsys):
     data = json.loads(capsys.readouterr()[0])
     # HA-SME is exact in law on quadratics: E X = (1 - eta)^4 x0
     assert abs(data["mean"][0] - 0.5**4) < 4 * data["stderr_mean"][0]
+
+
+def test_diagonal_sigma_fast_path_gives_the_same_numbers():
+    from symsme.simulate.processes import GaussianSGD
+    from symsme.simulate.rng import PathsRandom
+
+    p = Problem("x1**4/4 + x2**2/2 + x1*x2/4", "x1 x2", "[[1 + x1**2/2, 0], [0, 1 + x2**2]]")
+    assert p.diagonal_sigma and not Problem("x1*x2", "x1 x2", "[[1, x1], [x1, 1]]").diagonal_sigma
+    fast, full = GaussianSGD(p, 0.1), GaussianSGD(p, 0.1)
+    full.diagonal = False
+    x = np.random.default_rng(2).normal(size=(300, 2))
+    np.testing.assert_allclose(
+        fast.step(x, PathsRandom(7, 300)), full.step(x, PathsRandom(7, 300)), rtol=0, atol=1e-15
+    )
+    with pytest.raises(NotPositiveSemidefiniteError, match="x = "):
+        GaussianSGD(Problem("x1**2 + x2**2", "x1 x2", "[[x1, 0], [0, 1]]"), 0.1).step(
+            np.array([[-1.0, 0.0]]), PathsRandom(0, 1)
+        )
