@@ -201,6 +201,7 @@ def _add_quadratic(sub) -> None:  # noqa: ANN001
         "--precision", type=_int_arg("--precision"), default=None, help="decimal digits: mpmath"
     )
     q.add_argument("--format", default="text", help="text (default) or json")
+    q.add_argument("--plot", default=None, help="plot the laws over time (.png, .svg or .pdf)")
     q.add_argument("--force", action="store_true", help=f"--precision beyond {MAX_DIGITS}")
 
 
@@ -407,6 +408,7 @@ def _numeric_matrix(text: str, option: str, backend, vector: bool = False):  # n
 def _quadratic(args: argparse.Namespace) -> str:
     from symsme.exact.quadratic import ou_law, sgd_law
     from symsme.models import get_model
+    from symsme.numeric.backend import NumpyBackend
     from symsme.report.quadratic import render_quadratic
     from symsme.validate import check_integer
 
@@ -423,6 +425,10 @@ def _quadratic(args: argparse.Namespace) -> str:
         raise SymsmeError("--models names no model")
     for name in names:
         get_model(name)  # unknown names fail before any work
+    if args.plot is not None:
+        from symsme.report.plots import check_plot_path
+
+        check_plot_path(args.plot)
     backend = _backend_for(args, eta)
     with backend.context():
         h = _numeric_matrix(args.hessian, "--H", backend)
@@ -434,7 +440,7 @@ def _quadratic(args: argparse.Namespace) -> str:
             name: ou_law(name, h, sigma, eta, x0, t, backend=backend, psd=args.psd)
             for name in names
         }
-        return render_quadratic(
+        out = render_quadratic(
             t=t,
             eta=eta,
             steps=steps,
@@ -443,6 +449,21 @@ def _quadratic(args: argparse.Namespace) -> str:
             precision=args.precision,
             fmt=args.format,
         )
+    if args.plot is not None:
+        from symsme.report.quadratic import plot_quadratic
+
+        numpy_backend = NumpyBackend()
+        plot_quadratic(
+            _numeric_matrix(args.hessian, "--H", numpy_backend),
+            _numeric_matrix(args.sigma, "--sigma", numpy_backend),
+            eta,
+            _numeric_matrix(args.x0, "--x0", numpy_backend, vector=True),
+            steps,
+            names,
+            args.plot,
+            psd=args.psd,
+        )
+    return out
 
 
 def _simulate(args: argparse.Namespace) -> str:

@@ -127,3 +127,15 @@ def test_overflow_is_an_error_never_nan(capsys):
     assert status == 0, err
     data = json.loads(out, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
     assert isinstance(data["sgd"]["cov"][0][0], str)  # beyond float64: a decimal string
+
+
+def test_plot(capsys, tmp_path):
+    target = tmp_path / "laws.svg"
+    args = [*BASE, "--x0", "1,-1", "--eta", "0.1", "--steps", "20", "--plot", str(target)]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert target.read_text().lstrip().startswith(("<?xml", "<svg"))
+    assert [p.name for p in tmp_path.iterdir()] == ["laws.svg"]
+    status = main([*args[:-1], str(tmp_path / "missing" / "a.png")])
+    _, err = capsys.readouterr()
+    assert status == 2 and "folder of the plot file does not exist" in err

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from symsme.errors import SymsmeError
 from symsme.report.evaluation import number
+from symsme.report.plots import check_plot_path, pyplot, save_figure
 from symsme.verify import WeakOrder
 
-__all__ = ["check_plot_path", "plot_weak_order", "render_weak_order"]
+__all__ = ["check_plot_path", "plot_weak_order", "render_weak_order"]  # check_plot_path: re-export
 
 
 def _maybe(value: float | None) -> Any:
@@ -102,32 +101,11 @@ def render_weak_order(result: WeakOrder, *, fmt: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def check_plot_path(path: str | os.PathLike[str]) -> Path:
-    """The plot file as a path, if its suffix is png, svg or pdf and its folder exists."""
-    target = Path(path)
-    if target.suffix.lower().lstrip(".") not in ("png", "svg", "pdf"):
-        raise SymsmeError(f"the plot file must end in .png, .svg or .pdf, got {str(path)[:80]!r}")
-    if not target.parent.is_dir():
-        raise SymsmeError(
-            f"the folder of the plot file does not exist: {str(target.parent)[:80]!r}"
-        )
-    if target.is_dir():
-        raise SymsmeError(f"the plot file is a folder: {str(path)[:80]!r}")
-    return target
-
-
 def plot_weak_order(result: WeakOrder, path: str | os.PathLike[str], *, title: str = "") -> Path:
     """A log-log plot of the resolved weak errors against eta, fitted slopes in the legend,
     written atomically to ``path`` (the format from its suffix: png, svg or pdf)."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise SymsmeError("plots need matplotlib: python3 -m pip install 'symsme[plot]'") from None
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    target = check_plot_path(path)
-    suffix = target.suffix.lower().lstrip(".")
+    check_plot_path(path)
+    plt = pyplot()
     errors, resolved, slopes = result.errors(), result.resolved(), result.slopes()
     fig, ax = plt.subplots(figsize=(6.0, 4.5))
     try:
@@ -146,20 +124,7 @@ def plot_weak_order(result: WeakOrder, path: str | os.PathLike[str], *, title: s
         if ax.lines:
             ax.legend(fontsize="small")
         fig.tight_layout()
-        try:
-            handle, tmp = tempfile.mkstemp(dir=target.parent, suffix="." + suffix)
-        except OSError as exc:
-            raise SymsmeError(f"cannot write the plot {str(path)[:80]!r}: {exc.strerror}") from None
-        os.close(handle)
-        try:
-            fig.savefig(tmp, format=suffix)
-            os.replace(tmp, target)
-        except OSError as exc:
-            os.unlink(tmp)
-            raise SymsmeError(f"cannot write the plot {str(path)[:80]!r}: {exc.strerror}") from None
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    finally:
+    except BaseException:
         plt.close(fig)
-    return target
+        raise
+    return save_figure(fig, path)

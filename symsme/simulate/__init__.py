@@ -116,7 +116,8 @@ def simulate(
     replace:
         Minibatches with replacement (default) or without.
     progress:
-        Show a bar over the steps (default: on a terminal; local runs).
+        Show a bar (default: on a terminal): over the steps locally, over the finished tasks
+        on Dask.
     client, scheduler:
         Run on a Dask cluster: a ``distributed.Client``, or a scheduler address to connect to.
         Paths go to the workers in whole blocks, so the numbers equal a local run's.
@@ -168,7 +169,7 @@ def simulate(
             if bar is not None:
                 bar.close()
     else:
-        samples = _run_on_dask(settings, paths, client, scheduler)
+        samples = _run_on_dask(settings, paths, client, scheduler, progress)
     return Simulation(samples, steps * eta_f, steps)
 
 
@@ -242,9 +243,12 @@ def _run_blocks(
     return x
 
 
-def _run_on_dask(settings: dict, paths: int, client: Any, scheduler: str | None) -> np.ndarray:
+def _run_on_dask(
+    settings: dict, paths: int, client: Any, scheduler: str | None, progress: bool | None = None
+) -> np.ndarray:
     """Split the paths into whole blocks, one task per chunk (retried twice if a worker is
-    lost); the gathered chunks must account for every path, or the run fails."""
+    lost); the gathered chunks must account for every path, or the run fails.  Progress is
+    shown per finished task."""
     try:
         from distributed import Client
     except ImportError as exc:  # pragma: no cover - distributed is in the dask extra
@@ -269,6 +273,15 @@ def _run_on_dask(settings: dict, paths: int, client: Any, scheduler: str | None)
                     _run_blocks, **settings, first_block=first, paths=count, pure=False, retries=2
                 )
             )
+        bar = _bar(progress, len(futures), unit="task")
+        if bar is not None:
+            from distributed import as_completed
+
+            try:
+                for _ in as_completed(futures):
+                    bar.update(1)
+            finally:
+                bar.close()
         chunks = client.gather(futures)
     finally:
         if own:
@@ -279,11 +292,11 @@ def _run_on_dask(settings: dict, paths: int, client: Any, scheduler: str | None)
     return samples
 
 
-def _bar(progress: bool | None, total: int) -> Any:
+def _bar(progress: bool | None, total: int, unit: str = "step") -> Any:
     if progress is None:
         progress = sys.stderr.isatty()
     if not progress:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="simulate", unit="step", leave=False, file=sys.stderr)
+    return tqdm(total=total, desc="simulate", unit=unit, leave=False, file=sys.stderr)

@@ -38,6 +38,8 @@ def test_dask_equals_local(cluster):
     here = simulate("sgd", p, [0.5, -0.5], **kwargs)
     there = simulate("sgd", p, [0.5, -0.5], client=client, **kwargs)
     np.testing.assert_array_equal(here.samples, there.samples)
+    shown = simulate("sgd", p, [0.5, -0.5], client=client, progress=True, **kwargs)
+    np.testing.assert_array_equal(here.samples, shown.samples)  # a progress bar changes nothing
     by_address = simulate("ha-sme", p, [0.5, -0.5], scheduler=local.scheduler_address, **kwargs)
     np.testing.assert_array_equal(
         by_address.samples, simulate("ha-sme", p, [0.5, -0.5], **kwargs).samples
