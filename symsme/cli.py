@@ -3,6 +3,7 @@
 ``symsme derive``       derive the modified equation (1-D jets or coordinate-free, any order)
 ``symsme evaluate``     drift and diffusion of a model at a point, for a user's loss and noise
 ``symsme simulate``     Monte Carlo of SGD or of a model: mean, covariance, standard errors
+``symsme escape``       mean exit times from an interval: SGD against each model (1-D)
 ``symsme weak-order``   weak errors of models against SGD over step sizes, with fitted orders
 ``symsme quadratic``    exact laws of SGD and of each model on a quadratic with constant noise
 ``symsme derivations``  regenerate (or ``--check``) the committed ``derivations/`` documents
@@ -117,6 +118,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_quadratic(sub)
     _add_simulate(sub)
     _add_weak_order(sub)
+    _add_escape(sub)
     return p
 
 
@@ -177,6 +179,27 @@ def _add_weak_order(sub) -> None:  # noqa: ANN001
     w.add_argument("--plot", default=None, help="write a log-log plot (.png, .svg or .pdf)")
     w.add_argument("--format", default="text", help="text (default) or json")
     w.add_argument("--force", action="store_true", help="model orders beyond the limit")
+
+
+def _add_escape(sub) -> None:  # noqa: ANN001
+    e = sub.add_parser(
+        "escape", help="mean exit times from an interval: SGD against each model (1-D)"
+    )
+    e.add_argument("--loss", help="loss f(x)")
+    e.add_argument("--sigma", help="noise variance Sigma(x)")
+    e.add_argument("--samples", help='finite sum "f1;...;fn" (SGD by Monte Carlo)')
+    e.add_argument("--batch", type=_int_arg("--batch"), help="minibatch size B (with --samples)")
+    e.add_argument("--eta", required=True, help="learning rate eta > 0")
+    e.add_argument("--x0", required=True, help="start, inside the interval")
+    e.add_argument("--interval", required=True, help="A,B")
+    e.add_argument("--models", default="sgf,sme2,ha-sme", help="comma-separated models")
+    e.add_argument("--method", default=None, help="SGD: deterministic (default) or monte-carlo")
+    e.add_argument("--paths", type=_int_arg("--paths"), default=100000, help="Monte Carlo paths")
+    e.add_argument("--seed", type=_int_arg("--seed"), default=0, help="Monte Carlo seed")
+    e.add_argument(
+        "--max-steps", type=_int_arg("--max-steps"), default=100000, help="Monte Carlo limit"
+    )
+    e.add_argument("--format", default="text", help="text (default) or json")
 
 
 def _add_quadratic(sub) -> None:  # noqa: ANN001
@@ -503,21 +526,7 @@ def _weak_order(args: argparse.Namespace) -> str:
 
     if args.format not in ("text", "json"):
         raise SymsmeError(f"unknown --format {args.format!r}; choose one of text, json")
-    if args.samples is not None:
-        if args.loss is not None or args.sigma is not None:
-            raise ShapeError("give either --samples (with --batch) or --loss and --sigma")
-        if args.batch is None:
-            raise ShapeError("--samples needs --batch B (the minibatch size)")
-        losses = [part.strip() for part in args.samples.split(";")]
-        if any(not part for part in losses):
-            raise ShapeError(f"--samples has an empty per-sample loss: {_quote(args.samples)}")
-        problem = Problem.finite_sum(losses, args.vars, args.batch)
-    else:
-        if args.loss is None or args.sigma is None:
-            raise ShapeError("give --loss and --sigma (or --samples with --batch)")
-        if args.batch is not None:
-            raise ShapeError("--batch applies to --samples only")
-        problem = Problem(args.loss, args.vars, args.sigma)
+    problem = _one_dimensional_problem(args, args.vars)
     etas = [_parse_eta(part, "--etas") for part in args.etas.split(",")]
     time = _parse_eta(args.T, "--T")
     if len(etas) > 64:
@@ -549,6 +558,55 @@ def _weak_order(args: argparse.Namespace) -> str:
     return render_weak_order(result, fmt=args.format)
 
 
+def _one_dimensional_problem(args: argparse.Namespace, variables: str = "x"):  # noqa: ANN202
+    from symsme.errors import ShapeError
+    from symsme.problems import Problem
+
+    if args.samples is not None:
+        if args.loss is not None or args.sigma is not None:
+            raise ShapeError("give either --samples (with --batch) or --loss and --sigma")
+        if args.batch is None:
+            raise ShapeError("--samples needs --batch B (the minibatch size)")
+        losses = [part.strip() for part in args.samples.split(";")]
+        if any(not part for part in losses):
+            raise ShapeError(f"--samples has an empty per-sample loss: {_quote(args.samples)}")
+        return Problem.finite_sum(losses, variables, args.batch)
+    if args.loss is None or args.sigma is None:
+        raise ShapeError("give --loss and --sigma (or --samples with --batch)")
+    if args.batch is not None:
+        raise ShapeError("--batch applies to --samples only")
+    return Problem(args.loss, variables, args.sigma)
+
+
+def _escape(args: argparse.Namespace) -> str:
+    from symsme.errors import ShapeError
+    from symsme.numeric.backend import NumpyBackend
+    from symsme.report.escape import render_escape
+    from symsme.verify import escape
+
+    if args.format not in ("text", "json"):
+        raise SymsmeError(f"unknown --format {args.format!r}; choose one of text, json")
+    problem = _one_dimensional_problem(args)
+    eta = _parse_eta(args.eta)
+    x0 = _numeric_matrix(args.x0, "--x0", NumpyBackend(), vector=True)
+    bounds = _numeric_matrix(args.interval, "--interval", NumpyBackend(), vector=True)
+    if len(bounds) != 2:
+        raise ShapeError(f"--interval must be A,B, got {_quote(args.interval)}")
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    result = escape(
+        problem,
+        bounds,
+        x0,
+        eta,
+        models,
+        method=args.method,
+        paths=args.paths,
+        seed=args.seed,
+        max_steps=args.max_steps,
+    )
+    return render_escape(result, fmt=args.format)
+
+
 def _derivations(args: argparse.Namespace) -> tuple[str, int]:
     from symsme.report.derivations import check_derivations, write_derivations
 
@@ -572,6 +630,7 @@ _VALUE_OPTIONS = (
     "--loss",
     "--test",
     "--samples",
+    "--interval",
 )
 
 
@@ -606,6 +665,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             out = _simulate(args)
         elif args.command == "weak-order":
             out = _weak_order(args)
+        elif args.command == "escape":
+            out = _escape(args)
         else:
             out = _evaluate(args)
     except _UsageError as exc:

@@ -3,9 +3,11 @@ r"""The verify stage: SDE models checked against SGD itself.
 Front door: :func:`weak_order` (:mod:`symsme.verify.weak`): weak errors
 :math:`|\mathbb{E}\varphi(X_T) - \mathbb{E}\varphi(x_K)|` over step sizes, deterministic in
 1-D (:mod:`symsme.exact.backward`) or by Monte Carlo (:mod:`symsme.simulate`), with error
-bounds and fitted orders.
+bounds and fitted orders; :func:`escape` (:mod:`symsme.verify.escape`): mean exit times of SGD
+and of each model from an interval.
 """
 
+from symsme.verify.escape import Escape, escape
 from symsme.verify.weak import METHODS, Estimate, WeakOrder, fit_slope, weak_order
 
-__all__ = ["METHODS", "Estimate", "WeakOrder", "fit_slope", "weak_order"]
+__all__ = ["METHODS", "Escape", "Estimate", "WeakOrder", "escape", "fit_slope", "weak_order"]

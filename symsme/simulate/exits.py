@@ -1,0 +1,122 @@
+r"""Monte Carlo exit times: the first step at which a path leaves a region.
+
+SGD exits at the first step :math:`k` with :math:`x_k` outside the region; an SDE model, integrated
+with ``substeps`` steps per SGD step, at the first substep outside it (time :math:`k h`).  Paths
+draw their random numbers as in :func:`symsme.simulate.simulate` (fixed blocks), so a path's
+exit time depends only on (seed, path index).  Paths still inside after ``max_steps`` SGD steps
+make the run fail, naming how many: a mean over the others would be biased low.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from symsme.errors import LimitError, ShapeError
+from symsme.models import sde_model
+from symsme.problems import Problem
+from symsme.simulate.processes import EulerMaruyama, GaussianSGD, MinibatchSGD
+from symsme.simulate.rng import PathsRandom
+from symsme.validate import check_integer, check_step_size
+
+__all__ = ["Ball", "ExitSample", "Interval", "exit_times"]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """The open interval (a, b) in 1-D."""
+
+    a: float
+    b: float
+
+    def inside(self, x: np.ndarray) -> np.ndarray:
+        return (x[:, 0] > self.a) & (x[:, 0] < self.b)
+
+
+@dataclass(frozen=True)
+class Ball:
+    """The open ball of ``radius`` around ``center``."""
+
+    center: tuple[float, ...]
+    radius: float
+
+    def inside(self, x: np.ndarray) -> np.ndarray:
+        return np.sum((x - np.asarray(self.center)) ** 2, axis=1) < self.radius**2
+
+
+@dataclass(frozen=True)
+class ExitSample:
+    """Exit times (SGD's units) of every path, with their mean and its standard error."""
+
+    times: np.ndarray
+
+    @property
+    def mean(self) -> float:
+        return float(self.times.mean())
+
+    @property
+    def stderr(self) -> float:
+        n = len(self.times)
+        return float(self.times.std(ddof=1) / np.sqrt(n)) if n > 1 else float("inf")
+
+
+def exit_times(
+    process: str,
+    problem: Problem,
+    x0: Any,
+    region: Interval | Ball,
+    *,
+    eta: Any,
+    paths: int,
+    seed: int,
+    substeps: int = 1,
+    max_steps: int = 10**5,
+) -> ExitSample:
+    """Exit times of ``paths`` paths of SGD (``"sgd"``) or a registered model from ``region``.
+
+    Raises
+    ------
+    ShapeError
+        ``x0`` outside the region or of the wrong length.
+    LimitError
+        Paths still inside after ``max_steps`` SGD steps (naming how many).
+    """
+    eta_f = float(check_step_size(eta))
+    paths = check_integer(paths, "paths", 2)
+    seed = check_integer(seed, "seed", 0)
+    substeps = check_integer(substeps, "substeps", 1)
+    max_steps = check_integer(max_steps, "max_steps", 1)
+    start = problem.check_points(np.reshape(np.asarray(x0, dtype=np.float64), (-1,)))
+    if start.shape != (problem.dim,):
+        raise ShapeError(f"x0 must be one point of length {problem.dim}, got shape {start.shape}")
+    if not region.inside(start[None, :])[0]:
+        raise ShapeError(f"x0 = {start.tolist()} is not inside the region {region}")
+    process = str(process).strip().lower()
+    per_step = 1 if process == "sgd" else substeps
+    stepper: Any
+    if process != "sgd":  # one Euler-Maruyama substep per call, monitored after each
+        stepper = EulerMaruyama(sde_model(problem, process, eta), eta_f / per_step, 1)
+    elif problem.per_sample_losses is not None:
+        stepper = MinibatchSGD(problem, eta_f)
+    else:
+        stepper = GaussianSGD(problem, eta_f)
+    rng = PathsRandom(seed, paths)
+    x = np.broadcast_to(start, (paths, problem.dim)).copy()
+    times = np.full(paths, np.nan)
+    alive = np.ones(paths, dtype=bool)
+    h = eta_f / per_step
+    for k in range(1, max_steps * per_step + 1):
+        with np.errstate(over="ignore", invalid="ignore"):
+            moved = stepper.step(x, rng)
+        x = np.where(alive[:, None], moved, x)
+        left = alive & ~(region.inside(x) & np.all(np.isfinite(x), axis=1))
+        times[left] = k * h
+        alive &= ~left
+        if not alive.any():
+            return ExitSample(times)
+    raise LimitError(
+        f"{int(alive.sum())} of {paths} paths of {process} are still inside after {max_steps} "
+        "steps; raise max_steps (--max-steps)"
+    )
