@@ -29,3 +29,12 @@ def test_quoted_derive_output_is_current(capsys):
         "D_1 = 1/2 H Sigma + 1/2 Sigma H + 1/2 grad Sigma[g]",
     ]:
         assert line in out and line in README
+
+
+def test_quoted_escape_output_is_current(capsys):
+    from symsme.cli import main
+
+    main(["escape", "--loss", "-x**2/2", "--sigma", "1", "--eta", "0.2", "--x0", "0",
+          "--interval", "-1,1"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert "```\n" + out + "```" in README

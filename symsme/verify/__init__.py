@@ -7,7 +7,17 @@ bounds and fitted orders; :func:`escape` (:mod:`symsme.verify.escape`): mean exi
 and of each model from an interval.
 """
 
-from symsme.verify.escape import Escape, escape
+from symsme.verify.escape import BallEscape, Escape, escape, escape_ball
 from symsme.verify.weak import METHODS, Estimate, WeakOrder, fit_slope, weak_order
 
-__all__ = ["METHODS", "Escape", "Estimate", "WeakOrder", "escape", "fit_slope", "weak_order"]
+__all__ = [
+    "METHODS",
+    "BallEscape",
+    "Escape",
+    "Estimate",
+    "WeakOrder",
+    "escape",
+    "escape_ball",
+    "fit_slope",
+    "weak_order",
+]

@@ -29,10 +29,10 @@ from symsme.errors import (
 from symsme.exact.escape import ExitTime, sde_mean_exit_time, sgd_mean_exit_time
 from symsme.models import get_model, sde_model
 from symsme.problems import Problem
-from symsme.simulate.exits import Interval, exit_times
+from symsme.simulate.exits import Ball, ExitSample, Interval, exit_times
 from symsme.validate import check_choice, check_step_size
 
-__all__ = ["Escape", "escape"]
+__all__ = ["BallEscape", "Escape", "escape", "escape_ball"]
 
 
 @dataclass
@@ -105,3 +105,64 @@ def escape(
 
 
 _UNDEFINED = (HessianConditionError, NotPositiveSemidefiniteError, NonFiniteError, AccuracyError)
+
+
+@dataclass
+class BallEscape:
+    """Monte Carlo exit times from a ball (any dimension): SGD's and each model's samples."""
+
+    sgd: ExitSample
+    models: dict[str, ExitSample | None]
+    undefined: dict[str, str] = field(default_factory=dict)
+
+
+def escape_ball(
+    problem: Problem,
+    center: Any,
+    radius: float,
+    x0: Any,
+    eta: Any,
+    models: Sequence[str] = ("sgf", "sme2", "ha-sme"),
+    *,
+    paths: int = 20000,
+    seed: int = 0,
+    substeps: int = 10,
+    max_steps: int = 10**5,
+) -> BallEscape:
+    """Mean exit times from the ball of ``radius`` around ``center`` (e.g. a saddle point), by
+    Monte Carlo: SGD exits at the first step outside, each model (Euler-Maruyama with
+    ``substeps`` per SGD step, monitored at every substep) at the first substep outside.  A
+    model whose conditions fail along a path gets no number but the reason."""
+    check_step_size(eta)
+    if isinstance(models, str):
+        models = models.split(",")
+    names = [str(m).strip().lower() for m in models]
+    for name in names:
+        get_model(name)
+    try:
+        ball = Ball(tuple(float(c) for c in center), float(radius))
+    except (TypeError, ValueError):
+        raise ShapeError(
+            f"the ball needs a centre and a radius, got {center!r}, {radius!r}"
+        ) from None
+    if len(ball.center) != problem.dim or not ball.radius > 0:
+        raise ShapeError(
+            f"the ball needs a centre of length {problem.dim} and a radius > 0, got "
+            f"{list(ball.center)}, {ball.radius}"
+        )
+    common = dict(eta=eta, paths=paths, seed=seed, max_steps=max_steps)
+    result = BallEscape(exit_times("sgd", problem, x0, ball, **common), {})  # type: ignore[arg-type]
+    for name in names:
+        try:
+            result.models[name] = exit_times(
+                name,
+                problem,
+                x0,
+                ball,
+                substeps=substeps,
+                **common,  # type: ignore[arg-type]
+            )
+        except _UNDEFINED as exc:
+            result.models[name] = None
+            result.undefined[name] = str(exc)
+    return result
