@@ -541,7 +541,7 @@ def _weak_order(args: argparse.Namespace) -> str:
         check_plot_path(args.plot)  # before the work, not after
     result = weak_order(
         problem,
-        Problem(args.test, problem.variables),
+        Problem(args.test, problem.variables, what="test function"),
         x0,
         time,
         etas,

@@ -168,6 +168,9 @@ class Problem:
         strings, numbers or expressions) or a numpy array; in 1-D also a scalar or
         ``"[[1 + x**2]]"``.  ``None`` means no noise (:math:`\Sigma = 0`).  Floats are kept as
         the exact binary values they denote; decimal literals in strings become rationals.
+    what:
+        How messages name the expression: ``"loss"``, or ``"test function"`` for a
+        :math:`\varphi` made a problem so that it can be evaluated.
 
     Raises
     ------
@@ -194,10 +197,12 @@ class Problem:
         loss: str | sp.Expr,
         variables: str | sp.Symbol | Sequence[str | sp.Symbol],
         sigma: Any = None,
+        *,
+        what: str = "loss",
     ) -> None:
         self.variables: tuple[sp.Symbol, ...] = parse_variables(variables)
         names = {v.name: v for v in self.variables}
-        self.loss: sp.Expr = to_expression(loss, names, "loss")
+        self.loss: sp.Expr = to_expression(loss, names, what)
         self.sigma: sp.ImmutableMatrix = _parse_sigma(sigma, self.variables)
         self.per_sample_losses: tuple[sp.Expr, ...] | None = None
         self.batch_size: int | None = None

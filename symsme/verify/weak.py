@@ -237,7 +237,7 @@ def weak_order(
         not raise: see :attr:`WeakOrder.undefined`.
     """
     if isinstance(test, str):
-        test = Problem(test, problem.variables)
+        test = Problem(test, problem.variables, what="test function")
     if test.variables != problem.variables:
         raise ShapeError(
             "the test function must be in the problem's variables "
