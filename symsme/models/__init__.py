@@ -12,6 +12,8 @@ implementing :class:`~symsme.models.base.Model`:
 - ``ha-sme`` (:mod:`symsme.models.hasme`): :math:`b = -\psi(M)\nabla f`,
   :math:`\operatorname{vec} D = \psi(M\otimes M)\operatorname{vec}\Sigma`
   (Li, Shen, Zhang, He, arXiv 2405.18373),
+- ``ha-me`` (:mod:`symsme.models.hame`): HA-SME plus the non-Hessian terms of ME-K
+  (``ha-me2`` is HA-ME-2),
 
 so that :math:`dX = b(X)\,dt + (\eta D(X))^{1/2}dW`.  Adding a model is one module and one
 entry in :data:`_REGISTRY`.
@@ -25,6 +27,7 @@ from typing import Any
 
 from symsme.errors import OrderError, SymsmeError
 from symsme.models.base import Model, NumericModel
+from symsme.models.hame import HAMEK
 from symsme.models.hasme import HASME, hasme_closed_form
 from symsme.models.me import MEK, Terms
 from symsme.models.sgf import SGF
@@ -47,11 +50,12 @@ _REGISTRY: dict[str, Callable[..., Model]] = {
     "sme2": SME2,
     "me": MEK,
     "ha-sme": HASME,
+    "ha-me": HAMEK,
 }
 MODELS: tuple[str, ...] = tuple(_REGISTRY)
 """Names of the registered models (``me`` takes an order: ``me`` with ``order=K`` or ``meK``)."""
 
-_ORDERED = {"me"}  # models that take a truncation order
+_ORDERED = {"me", "ha-me"}  # models that take a truncation order
 
 
 def _normalise(name: Any) -> tuple[str, int | None]:
@@ -64,7 +68,7 @@ def _normalise(name: Any) -> tuple[str, int | None]:
             match = re.fullmatch(re.escape(plain) + r"(\d{1,3})", key)
             if match:
                 return registered, int(match.group(1))
-    raise SymsmeError(f"unknown model {name!r} (known: {', '.join(MODELS)}, meK)")
+    raise SymsmeError(f"unknown model {name!r} (known: {', '.join(MODELS)}, meK, ha-meK)")
 
 
 def get_model(
@@ -81,7 +85,9 @@ def get_model(
     registered, implied = _normalise(name)
     if registered not in _ORDERED:
         if order is not None:
-            raise OrderError(f"order={order!r} only applies to model 'me', not {registered!r}")
+            raise OrderError(
+                f"order={order!r} only applies to models 'me' and 'ha-me', not {registered!r}"
+            )
         if terms is not None:
             raise SymsmeError(f"terms= only applies to model 'me', not {registered!r}")
         return _REGISTRY[registered]()

@@ -20,7 +20,7 @@ __all__ = ["FLOOR", "render_weak_orders"]
 FLOOR = 5e-12
 LOSS = "x**2/2 + log(cosh(x))"
 ETAS = [Fraction(1, 2**k) for k in range(2, 9)]  # 1/4 ... 1/256
-MODELS = ["sgf", "sme2", "ha-sme", "me2", "me3", "me4", "me5"]
+MODELS = ["sgf", "sme2", "ha-sme", "me2", "ha-me2", "me3", "ha-me3", "me4", "me5"]
 SAMPLES = ["(x-1)**2/2 + log(cosh(x))", "(x+1)**2/2", "x**2 + log(cosh(x+1))"]
 
 
@@ -89,7 +89,7 @@ def _setting(title: str, problem: Problem, tol: float, note: str) -> list[str]:
 def _sweep() -> list[str]:
     eta = Fraction(1, 16)
     ratios = [Fraction(1, 5), Fraction(2, 5), Fraction(3, 5), Fraction(4, 5), Fraction(9, 10)]
-    names = ["sgf", "sme2", "ha-sme", "me2"]
+    names = ["sgf", "sme2", "ha-sme", "me2", "ha-me2", "me3", "ha-me3"]
     lines = [
         "## Error against eta L at a fixed step size",
         "",
@@ -119,7 +119,8 @@ def render_weak_orders() -> str:
         "iteration of its transition operator, each SDE by its backward Kolmogorov equation),",
         "each with an a-posteriori error bound of a few 1e-12 (regenerate: `symsme derivations`;",
         "the same numbers from `symsme weak-order`).  ME-K is the eta^K truncation of the derived",
-        "modified equation.  The local (one-step) mismatch report predicts the global orders",
+        "modified equation; HA-ME-K is HA-SME's closed form plus ME-K's non-Hessian terms.  The",
+        "local (one-step) mismatch report predicts the global orders of ME-K and HA-ME-K:",
         "min(K + 1, 4) with constant Sigma, min(K + 1, 3) with state-dependent Sigma and 2 with",
         "minibatch noise; the tables measure them.",
         "",
