@@ -172,6 +172,34 @@ def _hessian_aware_dd() -> str:
     return render_dd_identification(ha)
 
 
+def _ha_me_remainder() -> str:
+    from symsme.derive import modified_equation
+
+    K = 3
+    out = [
+        "# HA-ME-K: the non-Hessian remainder of the modified equation",
+        "",
+        r"HA-ME-K is $b = -\psi(M)\nabla f + \sum_{k \le K} \eta^k (b_k - b_k^{HA})$,",
+        r"$\operatorname{vec} D = \psi(M \otimes M)\operatorname{vec}\Sigma + \sum_{k \le K}"
+        r" \eta^k (D_k - D_k^{HA})$: HA-SME's closed form plus the terms of the derived $b_k$,",
+        r"$D_k$ that are not built from $\nabla f$, $\nabla^2 f$, $\Sigma$ alone (they vanish for",
+        r"a quadratic loss with constant noise).  The remainders through $k = 3$ "
+        r"(`symsme evaluate --model ha-me --order K`; the model is `symsme.models.hame`):",
+        "",
+    ]
+    for dim, title in ((1, "1-D"), ("d", "Coordinate-free (any dimension)")):
+        me = modified_equation(K, dim=dim, cache=False, progress=False)
+        keep = me.drift[0].basis.is_hessian_aware
+        out += [f"## {title}", "", "| k | b_k - b_k^HA | D_k - D_k^HA |", "|---|---|---|"]
+        for k, (b, d) in enumerate(zip(me.drift, me.diffusion, strict=True)):
+            rb = b.select(lambda key, keep=keep: not keep(key))
+            rd = d.select(lambda key, keep=keep: not keep(key))
+            cells = [f"${r.latex()}$" if r else "$0$" for r in (rb, rd)]
+            out.append(f"| {k} | " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
 def _weak_orders_1d() -> str:
     from symsme.report.weak_orders import render_weak_orders
 
@@ -185,6 +213,7 @@ DOCUMENTS: dict[str, Callable[[], str]] = {
     "dd-modified-equation.md": _coefficients_dd,
     "dd-hessian-aware.md": _hessian_aware_dd,
     "1d-weak-orders.md": _weak_orders_1d,
+    "ha-me-remainder.md": _ha_me_remainder,
 }
 """File name -> the function that writes it (from engine results only)."""
 
