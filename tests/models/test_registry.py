@@ -17,7 +17,7 @@ from symsme.problems import Problem
 
 
 def test_registered_names():
-    assert MODELS == ("sgf", "sme2", "me", "ha-sme")
+    assert MODELS == ("sgf", "sme2", "me", "ha-sme", "ha-me")
     for name in MODELS:
         assert get_model(name).name == name
     assert get_model("HA_SME").name == "ha-sme" and get_model("hasme").name == "ha-sme"
@@ -31,7 +31,7 @@ def test_orders_of_me():
     assert get_model("me3", order=3).order == 3  # type: ignore[attr-defined]
     with pytest.raises(OrderError, match="has order 3"):
         get_model("me3", order=4)
-    with pytest.raises(OrderError, match="only applies to model 'me'"):
+    with pytest.raises(OrderError, match="only applies to models 'me' and 'ha-me'"):
         get_model("sgf", order=1)
     with pytest.raises(SymsmeError, match="unknown model 'sgf2'"):
         get_model("sgf2")
