@@ -3,6 +3,7 @@
 ``symsme derive``       derive the modified equation (1-D jets or coordinate-free, any order)
 ``symsme evaluate``     drift and diffusion of a model at a point, for a user's loss and noise
 ``symsme simulate``     Monte Carlo of SGD or of a model: mean, covariance, standard errors
+``symsme report``       the showcase: a Markdown report with figures, into a folder
 ``symsme escape``       mean exit times from an interval: SGD against each model (1-D)
 ``symsme weak-order``   weak errors of models against SGD over step sizes, with fitted orders
 ``symsme quadratic``    exact laws of SGD and of each model on a quadratic with constant noise
@@ -119,6 +120,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_simulate(sub)
     _add_weak_order(sub)
     _add_escape(sub)
+    _add_report(sub)
     return p
 
 
@@ -200,6 +202,13 @@ def _add_escape(sub) -> None:  # noqa: ANN001
         "--max-steps", type=_int_arg("--max-steps"), default=100000, help="Monte Carlo limit"
     )
     e.add_argument("--format", default="text", help="text (default) or json")
+
+
+def _add_report(sub) -> None:  # noqa: ANN001
+    r = sub.add_parser("report", help="write the showcase report (Markdown and figures) into DIR")
+    r.add_argument("dir", help="folder to write (refused if not empty, unless --force)")
+    r.add_argument("--small", action="store_true", help="a quick version (a few seconds)")
+    r.add_argument("--force", action="store_true", help="replace a non-empty DIR")
 
 
 def _add_quadratic(sub) -> None:  # noqa: ANN001
@@ -607,6 +616,13 @@ def _escape(args: argparse.Namespace) -> str:
     return render_escape(result, fmt=args.format)
 
 
+def _report(args: argparse.Namespace) -> str:
+    from symsme.report.showcase import write_report
+
+    path = write_report(args.dir, small=args.small, force=args.force)
+    return f"wrote {path}\n"
+
+
 def _derivations(args: argparse.Namespace) -> tuple[str, int]:
     from symsme.report.derivations import check_derivations, write_derivations
 
@@ -667,6 +683,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             out = _weak_order(args)
         elif args.command == "escape":
             out = _escape(args)
+        elif args.command == "report":
+            out = _report(args)
         else:
             out = _evaluate(args)
     except _UsageError as exc:

@@ -32,6 +32,12 @@ def check_plot_path(path: str | os.PathLike[str]) -> Path:
     return target
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def pyplot() -> Any:
     """matplotlib's pyplot on the non-interactive Agg backend (a clear error without it)."""
     try:
@@ -56,6 +62,7 @@ def save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
         os.close(handle)
         try:
             fig.savefig(tmp, format=suffix)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 is for the temporary file only
             os.replace(tmp, target)
         except OSError as exc:
             os.unlink(tmp)

@@ -1,0 +1,251 @@
+r"""``symsme report DIR``: the showcase.  A compact run of the derivations, checks and
+experiments, written as a Markdown report with figures.
+
+Sections: the derived modified equation and HA-SME's closed form; exact laws on a quadratic
+(HA-SME against SGD, figure); weak errors without Monte Carlo (figure, fitted slopes); the
+Gaussian cap; escape times.  ``small=True`` uses fewer step sizes and looser tolerances (a few
+seconds).  The report is built in a temporary folder beside ``DIR`` and moved into place only
+when complete, so a run that fails midway leaves nothing that looks like a report; a non-empty
+``DIR`` is refused unless ``force=True`` (then it is replaced, again only at the end).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from symsme.errors import SymsmeError
+from symsme.report.weak import plot_weak_order
+
+__all__ = ["write_report"]
+
+LOSS = "x**2/2 + log(cosh(x))"
+
+
+def _derivation(out: Path, small: bool) -> list[str]:
+    from symsme.derive import identify_hessian_aware, modified_equation
+    from symsme.report.render import render
+
+    me = modified_equation(2 if small else 3, progress=False)
+    ha = identify_hessian_aware(modified_equation(4 if small else 8, progress=False))
+    return [
+        "## 1. The modified equation of SGD, derived",
+        "",
+        "Stochastic backward error analysis in 1-D (Gaussian noise, state-dependent Sigma): every",
+        "coefficient exact, in the jet symbols g_k = f^(k+1)(x), s_k = Sigma^(k)(x).",
+        "",
+        "```",
+        render(me, "text").rstrip(),
+        "```",
+        "",
+        "The Hessian-aware terms (built from f', f'', Sigma only), summed in closed form from the",
+        f"derived series (identified through eta^{ha.identified_through}):",
+        "",
+        f"- drift `{ha.drift_closed_form}`",
+        f"- diffusion `{ha.diffusion_closed_form}`",
+        "",
+    ]
+
+
+def _quadratic(out: Path, small: bool) -> list[str]:
+    from symsme.exact.quadratic import ou_law, sgd_law
+    from symsme.report.quadratic import plot_quadratic
+
+    h = np.array([[2.0, 0.5], [0.5, 1.0]])
+    sigma = np.array([[1.0, 0.3], [0.3, 0.5]])
+    x0, eta, steps = np.array([1.0, -1.0]), 0.2, 20
+    mean_sgd, cov_sgd = sgd_law(h, sigma, eta, x0, steps)
+    lines = [
+        "## 2. Exact laws on a quadratic",
+        "",
+        "f = x^T H x / 2, H = [[2, 0.5], [0.5, 1]], constant Sigma = [[1, 0.3], [0.3, 0.5]] (H and",
+        f"Sigma do not commute), x0 = (1, -1), eta = {eta}, K = {steps}: largest differences from",
+        "SGD's exact mean and covariance.",
+        "",
+        "| model | mean | covariance |",
+        "|---|---|---|",
+    ]
+    models = ["sgf", "sme2", "ha-sme", "ha-me2"]
+    for name in models:
+        mean, cov = ou_law(name, h, sigma, eta, x0, steps * eta)
+        lines.append(
+            f"| {name} | {np.abs(mean - mean_sgd).max():.1e} | {np.abs(cov - cov_sgd).max():.1e} |"
+        )
+    plot_quadratic(h, sigma, eta, x0, steps, models[:3], out / "quadratic.png")
+    lines += ["", "![exact laws over time](quadratic.png)", ""]
+    return lines
+
+
+def _weak(out: Path, small: bool) -> list[str]:
+    from symsme.problems import Problem
+    from symsme.verify import weak_order
+
+    etas = [Fraction(1, 2**k) for k in (range(3, 6) if small else range(3, 8))]
+    tol = 1e-10 if small else 3e-12
+    models = ["sgf", "sme2", "ha-sme", "me2", "ha-me2", "me3"]
+    result = weak_order(Problem(LOSS, "x", "1"), "cos(x)", 1, 1, etas, models, tol=tol)
+    plot_weak_order(result, out / "weak-orders.png", title="weak errors, f = x^2/2 + log cosh x")
+    errors, slopes = result.errors(), result.slopes()
+    lines = [
+        "## 3. Weak errors against SGD, without Monte Carlo",
+        "",
+        "|E cos(X_T) - E cos(x_K)|, f = x^2/2 + log cosh x, Sigma = 1, x0 = 1, T = 1; both",
+        f"expectations computed deterministically to {tol:.0e} (with error bounds).",
+        "",
+        "| eta | " + " | ".join(models) + " |",
+        "|---" * (len(models) + 1) + "|",
+    ]
+    for i, eta in enumerate(etas):
+        cells = ["-" if errors[m][i] is None else f"{errors[m][i]:.2e}" for m in models]
+        lines.append(f"| {eta} | " + " | ".join(cells) + " |")
+    fitted = ["-" if slopes[m] is None else f"{slopes[m]:.2f}" for m in models]
+    lines += ["| fitted slope | " + " | ".join(fitted) + " |", ""]
+    lines += ["![weak errors](weak-orders.png)", ""]
+    return lines
+
+
+def _cap(out: Path, small: bool) -> list[str]:
+    from symsme.problems import Problem
+    from symsme.verify import weak_order
+
+    etas = [Fraction(1, 2**k) for k in ((5, 6) if small else (6, 7))]
+    samples = ["(x-1)**2/2 + log(cosh(x))", "(x+1)**2/2", "x**2 + log(cosh(x+1))"]
+    settings = [
+        ("constant Sigma", Problem(LOSS, "x", "1"), "4", 3e-12),
+        ("Sigma = 1 + sin(x)/2", Problem(LOSS, "x", "1 + sin(x)/2"), "3", 1e-11),
+        ("minibatches (3 samples, B = 1)", Problem.finite_sum(samples, "x", 1), "2", 1e-11),
+    ]
+    lines = [
+        "## 4. The Gaussian cap",
+        "",
+        "No Gaussian SDE matches SGD's third one-step moment beyond a fixed power of eta, so",
+        f"ME-K's weak order stops growing.  Local slopes between eta = {etas[0]} and {etas[1]}:",
+        "",
+        "| setting | predicted cap | ME-2 | ME-3 | ME-4 |",
+        "|---|---|---|---|---|",
+    ]
+    for title, problem, cap, tol in settings:
+        r = weak_order(problem, "cos(x)", 1, 1, etas, ["me2", "me3", "me4"], tol=tol)
+        cells = ["-" if s[0] is None else f"{s[0]:.2f}" for s in r.local_slopes().values()]
+        lines.append(f"| {title} | {cap} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "(With constant Sigma ME-4's eta^5 term has the opposite sign of the eta^4 one, so its",
+        "slope reads higher until eta ~ 1/128: `derivations/1d-weak-orders.md`.)",
+        "",
+    ]
+    return lines
+
+
+def _escape(out: Path, small: bool) -> list[str]:
+    from symsme.problems import Problem
+    from symsme.verify import escape
+
+    r = escape(Problem("-x**2/2", "x", "1"), (-1, 1), 0.0, 0.2, ["sgf", "sme2", "ha-sme"])
+    lines = [
+        "## 5. Escape from the top of a quadratic",
+        "",
+        "f = -x^2/2, Sigma = 1, eta = 0.2, interval (-1, 1), x0 = 0.  SGD's mean exit time (steps",
+        f"x eta) is {r.sgd.value:.5g} (+- {r.sgd.error_bound:.1g}, {r.sgd.method}); each model's",
+        "mean first-passage time, plain and with the Broadie-Glasserman-Kou correction for",
+        "discrete monitoring:",
+        "",
+        "| model | mfpt | vs SGD | corrected | vs SGD |",
+        "|---|---|---|---|---|",
+    ]
+    for name, times in r.models.items():
+        cells = []
+        for t in times.values():
+            if t is None:
+                cells += ["undefined", "-"]
+            else:
+                cells += [f"{t.value:.5g}", f"{100 * (t.value / r.sgd.value - 1):+.1f}%"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+SECTIONS: list[tuple[str, Callable[[Path, bool], list[str]]]] = [
+    ("derivation", _derivation),
+    ("exact laws", _quadratic),
+    ("weak errors", _weak),
+    ("Gaussian cap", _cap),
+    ("escape", _escape),
+]
+
+
+def write_report(
+    folder: str | os.PathLike[str],
+    *,
+    small: bool = False,
+    force: bool = False,
+    progress: bool | None = None,
+) -> Path:
+    """Write the report into ``folder`` (``report.md`` and PNG figures); return its path.
+
+    Raises
+    ------
+    SymsmeError
+        ``folder`` is a file, or a non-empty folder without ``force``; or its parent does not
+        exist.  Errors of the computations propagate; nothing is left behind then.
+    """
+    target = Path(folder)
+    if not str(folder).strip():
+        raise SymsmeError("name the folder to write the report into")
+    if target.exists() and not target.is_dir():
+        raise SymsmeError(f"{str(target)[:80]!r} exists and is not a folder")
+    if target.is_dir() and any(target.iterdir()) and not force:
+        raise SymsmeError(f"{str(target)[:80]!r} is not empty; pass --force to replace it")
+    parent = target.resolve().parent
+    if not parent.is_dir():
+        raise SymsmeError(f"the folder {str(parent)[:80]!r} does not exist")
+    work = Path(tempfile.mkdtemp(prefix=".symsme-report-", dir=parent))
+    try:
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(work, 0o777 & ~mask)  # an ordinary folder once in place
+        lines = [
+            "# symsme report" + (" (small)" if small else ""),
+            "",
+            "Generated by `symsme report`: a compact run of the derivations, checks and "
+            "experiments (symsme/DESIGN.md).",
+            "",
+        ]
+        bar = _bar(progress, len(SECTIONS))
+        try:
+            for _, section in SECTIONS:
+                lines += section(work, small)
+                if bar is not None:
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+        (work / "report.md").write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")
+        old = None
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=".symsme-old-", dir=parent))
+            os.replace(target, old / "previous")
+        os.replace(work, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return target / "report.md"
+
+
+def _bar(progress: bool | None, total: int) -> Any:
+    if progress is None:
+        progress = sys.stderr.isatty()
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="report", unit="section", leave=False, file=sys.stderr)
