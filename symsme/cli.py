@@ -15,6 +15,7 @@ Bad input prints one line on stderr and exits with status 2 (no traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import sys
 from collections.abc import Sequence
@@ -247,8 +248,10 @@ def _add_evaluate(sub) -> None:  # noqa: ANN001
     e.add_argument(
         "--sigma", required=True, help='noise covariance, e.g. "[[1 + x1**2, 0], [0, 1]]"'
     )
-    e.add_argument("--model", required=True, help="sgf, sme2, me or ha-sme")
-    e.add_argument("--order", type=_int_arg("--order"), default=None, help="K for --model me")
+    e.add_argument("--model", required=True, help="sgf, sme2, me, ha-sme or ha-me (meK, ha-meK)")
+    e.add_argument(
+        "--order", type=_int_arg("--order"), default=None, help="K for --model me or ha-me"
+    )
     e.add_argument("--eta", required=True, help="learning rate eta > 0")
     e.add_argument("--at", required=True, help="comma-separated point, e.g. 0.1,0.2")
     e.add_argument(
@@ -598,10 +601,14 @@ def _escape(args: argparse.Namespace) -> str:
     problem = _one_dimensional_problem(args)
     eta = _parse_eta(args.eta)
     x0 = _numeric_matrix(args.x0, "--x0", NumpyBackend(), vector=True)
+    if len(x0) != 1:
+        raise ShapeError(f"--x0 must be one number (1-D), got {_quote(args.x0)}")
     bounds = _numeric_matrix(args.interval, "--interval", NumpyBackend(), vector=True)
     if len(bounds) != 2:
         raise ShapeError(f"--interval must be A,B, got {_quote(args.interval)}")
     models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if not models:
+        raise ShapeError(f"--models names no model: {_quote(args.models)}")
     result = escape(
         problem,
         bounds,
@@ -665,8 +672,26 @@ def _join_negative_values(argv: Sequence[str]) -> list[str]:
     return out
 
 
+def _terminate(signum: int, frame: Any) -> None:  # noqa: ARG001
+    raise KeyboardInterrupt  # SIGTERM cleans up like Ctrl-C (no half-written files)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``symsme`` console script; returns the exit status."""
+    """Entry point of the ``symsme`` console script; returns the exit status.  While it runs,
+    SIGTERM is handled like Ctrl-C, so that commands clean up what they were writing."""
+    import signal
+
+    previous = None
+    with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _main(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _build_parser()
     try:
         args = parser.parse_args(_join_negative_values(sys.argv[1:] if argv is None else argv))

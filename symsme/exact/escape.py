@@ -89,7 +89,9 @@ def _one_dimensional(problem: Problem | None) -> Problem:
     return problem
 
 
-def _model_time(model: NumericModel, a: float, b: float, x0: float, size: int) -> float:
+def _model_time(
+    model: NumericModel, a: float, b: float, x0: float, size: int, collocation: bool = False
+) -> float:
     grid = ChebyshevGrid(size, a, b)
     drift, diffusion = model.drift_diffusion(grid.nodes[:, None])
     eta = float(model.eta)
@@ -100,6 +102,8 @@ def _model_time(model: NumericModel, a: float, b: float, x0: float, size: int) -
             f"the {model.spec.label} diffusion must be positive on the interval for an exit "
             f"time; D = {diffusion[j, 0, 0]:.6g} at x = {grid.nodes[j]:.10g}"
         )
+    if collocation:
+        return _model_time_collocation(grid, drift[:, 0], half, x0)
     b_over_a = drift[:, 0] / half
     scale = (b - a) / 2
 
@@ -121,10 +125,28 @@ def _model_time(model: NumericModel, a: float, b: float, x0: float, size: int) -
     with np.errstate(over="ignore"):
         value = math.exp(min(top - bottom, 700.0)) * bracket
     if top - bottom > 700 or not math.isfinite(value):
-        raise NonFiniteError(
-            f"the {model.spec.label} exit time is beyond float64 "
-            f"(barrier factor e^{top - bottom:.0f})"
-        )
+        return _model_time_collocation(grid, drift[:, 0], half, x0)
+    return value
+
+
+def _model_time_collocation(
+    grid: ChebyshevGrid, drift: np.ndarray, half: np.ndarray, x0: float
+) -> float:
+    """The boundary value problem a T'' + b T' = -1, T(A) = T(B) = 0 by Chebyshev collocation:
+    the route when the scale density spans more than e^700 (a drift that pushes strongly
+    outwards, or a barrier far beyond any usable exit time, which then shows as a huge T)."""
+    generator = drift[:, None] * grid.derivative_matrix(1) + half[:, None] * grid.derivative_matrix(
+        2
+    )
+    rhs = -np.ones(grid.size + 1)
+    for end in (0, grid.size):
+        generator[end] = 0.0
+        generator[end, end] = 1.0
+        rhs[end] = 0.0
+    values = np.linalg.solve(generator, rhs)
+    value = float(grid.interpolate(values, x0))
+    if not math.isfinite(value) or value > 1e12:
+        raise NonFiniteError(f"the exit time is not usable ({value:.3g}): a barrier too high")
     return value
 
 
@@ -159,16 +181,26 @@ def sde_mean_exit_time(
         d = model.diffusion(np.array([[a], [b]]))[:, 0, 0]
         a -= BGK_BETA * eta * math.sqrt(max(float(d[0]), 0.0))
         b += BGK_BETA * eta * math.sqrt(max(float(d[1]), 0.0))
-    previous: float | None = None
     difference = math.inf
-    for size in _GRIDS:
-        value = _model_time(model, a, b, x, size)
-        if previous is not None:
-            difference = abs(value - previous)
-            if difference <= tol * max(1.0, abs(value)):
-                bound = max(difference, 64 * np.finfo(float).eps * abs(value))
-                return ExitTime(float(value), float(bound), "chebyshev-quadrature")
-        previous = value
+    ends = model.drift(np.array([[a], [b]]))[:, 0]
+    routes = [(False, "chebyshev-quadrature"), (True, "chebyshev-collocation")]
+    if ends[0] < 0 or ends[1] > 0:  # a drift pushing outwards: the formula cancels badly there
+        routes.reverse()
+    for collocation, method in routes:
+        # the scale/speed formula by quadrature, or the boundary value problem by collocation;
+        # the other route when one does not converge to a positive time
+        previous: float | None = None
+        for size in _GRIDS:
+            value = _model_time(model, a, b, x, size, collocation)
+            if not (math.isfinite(value) and value > 0):
+                difference = math.inf
+                break
+            if previous is not None:
+                difference = abs(value - previous)
+                if difference <= tol * max(1.0, abs(value)):
+                    bound = max(difference, 64 * np.finfo(float).eps * abs(value))
+                    return ExitTime(float(value), float(bound), method)
+            previous = value
     raise AccuracyError(
         f"the {model.spec.label} exit time did not converge to tol = {tol:.3g} (relative): "
         f"grids of {_GRIDS[-2]} and {_GRIDS[-1]} points differ by {difference:.3g}"
@@ -207,7 +239,9 @@ def sgd_mean_exit_time(
         t, w = legendre.leggauss(n)
         nodes = (a + b) / 2 + (b - a) / 2 * t
         weights = w * (b - a) / 2
-        kernel_rows = _transition_rows(problem, np.append(nodes, x), nodes, eta_f, a, b)
+        kernel_rows, kernel_width = _transition_rows(
+            problem, np.append(nodes, x), nodes, eta_f, a, b
+        )
         kernel = kernel_rows[:-1] * weights
         system = np.eye(n) - kernel
         try:
@@ -224,12 +258,19 @@ def sgd_mean_exit_time(
                 f"({count:.3g} steps): the process may practically never leave"
             )
         value = count * eta_f
-        if previous is not None:
+        resolved = bool(np.min(kernel_width) >= 3 * (b - a) * math.pi / (2 * n))
+        if previous is not None and resolved:
             difference = abs(value - previous)
             if difference <= tol * max(1.0, value):
                 bound = max(difference, 64 * np.finfo(float).eps * value)
                 return ExitTime(float(value), float(bound), "nystrom")
         previous = value
+    if not resolved:
+        raise AccuracyError(
+            f"SGD's one-step noise eta*Sigma^(1/2) (down to {float(np.min(kernel_width)):.3g}) is "
+            f"too narrow for {_NODES[-1]} quadrature nodes on ({a:.10g}, {b:.10g}); use Monte "
+            "Carlo (--method monte-carlo)"
+        )
     raise AccuracyError(
         f"SGD's exit time did not converge to tol = {tol:.3g} (relative): {_NODES[-2]} and "
         f"{_NODES[-1]} nodes differ by {difference:.3g}"
@@ -238,8 +279,9 @@ def sgd_mean_exit_time(
 
 def _transition_rows(
     problem: Problem, points: np.ndarray, nodes: np.ndarray, eta: float, a: float, b: float
-) -> np.ndarray:
-    """Gaussian densities p(x_i, y_j) of one SGD step from ``points`` to ``nodes``."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian densities p(x_i, y_j) of one SGD step from ``points`` to ``nodes``, and each
+    row's standard deviation (the quadrature resolves a row only if it spans several nodes)."""
     jets = problem.jets(points[:, None], 1, 0)
     variance = jets.sigma[:, 0, 0]
     if np.any(variance <= 0):
@@ -251,4 +293,4 @@ def _transition_rows(
     mean = points - eta * jets.gradient[:, 0]
     sd = eta * np.sqrt(variance)
     z = (nodes[None, :] - mean[:, None]) / sd[:, None]
-    return np.exp(-0.5 * z * z) / (math.sqrt(2 * math.pi) * sd[:, None])
+    return np.exp(-0.5 * z * z) / (math.sqrt(2 * math.pi) * sd[:, None]), sd

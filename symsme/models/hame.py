@@ -31,6 +31,7 @@ import sympy as sp
 
 from symsme.algebra.contractions import jet_orders
 from symsme.derive.matching import check_limits
+from symsme.errors import HessianConditionError
 from symsme.models.hasme import HASME
 from symsme.models.me import _eta_series, _value
 from symsme.numeric.backend import Backend
@@ -82,7 +83,14 @@ class HAMEK:
     def evaluate(
         self, jets: Jets, eta: sp.Number, backend: Backend, drift: bool, diffusion: bool
     ) -> tuple[np.ndarray | None, np.ndarray | None]:
-        b, d = self._closed.evaluate(jets, eta, backend, drift, diffusion)
+        try:
+            b, d = self._closed.evaluate(jets, eta, backend, drift, diffusion)
+        except HessianConditionError as exc:  # name this model, not the closed form's
+            raise HessianConditionError(
+                str(exc).replace(
+                    "HA-SME needs", f"HA-ME-{self.order} (HA-SME's closed form) needs", 1
+                )
+            ) from None
         h = backend.number(eta)
         dim = jets.points.shape[-1]
         batch = jets.points.shape[:-1]

@@ -203,6 +203,10 @@ def write_report(
         raise SymsmeError(f"{str(target)[:80]!r} exists and is not a folder")
     if target.is_dir() and any(target.iterdir()) and not force:
         raise SymsmeError(f"{str(target)[:80]!r} is not empty; pass --force to replace it")
+    if target.resolve() == Path.cwd().resolve() or target.resolve() == target.resolve().parent:
+        raise SymsmeError(
+            "the report folder cannot be the current folder or a root; name a new one"
+        )
     parent = target.resolve().parent
     if not parent.is_dir():
         raise SymsmeError(f"the folder {str(parent)[:80]!r} does not exist")
@@ -229,10 +233,19 @@ def write_report(
                 bar.close()
         (work / "report.md").write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")
         old = None
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=".symsme-old-", dir=parent))
-            os.replace(target, old / "previous")
-        os.replace(work, target)
+        try:
+            if target.exists():
+                old = Path(tempfile.mkdtemp(prefix=".symsme-old-", dir=parent))
+                os.replace(target, old / "previous")
+            os.replace(work, target)
+        except OSError as exc:
+            if old is not None and (old / "previous").exists() and not target.exists():
+                os.replace(old / "previous", target)  # put the old report back
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+            raise SymsmeError(
+                f"cannot move the report into {str(target)[:80]!r}: {exc.strerror}"
+            ) from None
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:

@@ -21,7 +21,14 @@ from symsme.simulate.processes import EulerMaruyama, GaussianSGD, MinibatchSGD
 from symsme.simulate.rng import PathsRandom
 from symsme.validate import check_integer, check_step_size
 
-__all__ = ["Ball", "ExitSample", "Interval", "exit_times"]
+__all__ = ["MAX_PATHS", "MAX_WORK", "Ball", "ExitSample", "Interval", "exit_times"]
+
+MAX_PATHS = 10**8
+"""Largest number of paths of an exit-time run."""
+MAX_WORK = 10**9
+"""Largest number of path-steps (paths still inside, summed over the steps, times d) of a run:
+beyond it the run stops with a :class:`~symsme.errors.LimitError` naming how many paths are
+still inside (a process that practically never leaves cannot hang the command)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,8 @@ def exit_times(
     """
     eta_f = float(check_step_size(eta))
     paths = check_integer(paths, "paths", 2)
+    if paths > MAX_PATHS:
+        raise LimitError(f"paths = {paths} is beyond the limit {MAX_PATHS:.0e} of an exit-time run")
     seed = check_integer(seed, "seed", 0)
     substeps = check_integer(substeps, "substeps", 1)
     max_steps = check_integer(max_steps, "max_steps", 1)
@@ -107,7 +116,15 @@ def exit_times(
     times = np.full(paths, np.nan)
     alive = np.ones(paths, dtype=bool)
     h = eta_f / per_step
+    work = 0
     for k in range(1, max_steps * per_step + 1):
+        work += int(alive.sum()) * problem.dim
+        if work > MAX_WORK:
+            raise LimitError(
+                f"{int(alive.sum())} of {paths} paths of {process} are still inside after "
+                f"{k - 1} steps, and the run has done {MAX_WORK:.0e} path-steps; the process may "
+                "practically never leave"
+            )
         with np.errstate(over="ignore", invalid="ignore"):
             moved = stepper.step(x, rng)
         x = np.where(alive[:, None], moved, x)

@@ -78,3 +78,42 @@ def test_escape_from_a_ball_around_a_2d_saddle():
         assert sample is not None and abs(sample.mean - r.sgd.mean) < 0.15 * r.sgd.mean
     with pytest.raises(ShapeError, match="not inside"):
         escape_ball(p, (0, 0), 1.0, (2, 0), 0.1, ["sgf"], paths=10)
+
+
+def test_review_cases():
+    """Found by review: a one-step noise too narrow for the quadrature is refused (it used to
+    give one step); a drift pushing outwards (the scale formula cancels) is solved by
+    collocation and agrees with a finite-difference-free reference; Monte Carlo has limits."""
+    from symsme.errors import AccuracyError, LimitError
+
+    with pytest.raises(AccuracyError, match="too narrow"):
+        sgd_mean_exit_time(Problem("-x**2/2", "x", "1/10000"), (-1, 1), 0.5, 0.01)
+    model = sde_model(MAXIMUM, "sgf", 0.01)
+    e = sde_mean_exit_time(model, (-1, 1), 0.5)
+    exact = _finite_differences(0.005, 0.5)  # second order, Richardson-extrapolated
+    assert e.value == pytest.approx(exact, rel=1e-8)
+    assert e.value == pytest.approx(0.70095, abs=1e-5)
+    with pytest.raises(LimitError, match="beyond the limit"):
+        exit_times("sgd", MAXIMUM, [0.0], Interval(-1, 1), eta=0.1, paths=10**9, seed=0)
+
+
+def _finite_differences(a: float, x0: float) -> float:
+    """a T'' + x T' = -1 on (-1, 1), T(+-1) = 0 (SGF of -x^2/2): central differences on 2000
+    and 4000 intervals (tridiagonal, scipy), Richardson-extrapolated."""
+    import numpy as np
+    from scipy.linalg import solve_banded
+
+    def solve(n: int) -> float:
+        x = np.linspace(-1, 1, n + 1)
+        h = x[1] - x[0]
+        bands = np.zeros((3, n + 1))
+        bands[1] = -2 * a / h**2
+        bands[0, 2:] = a / h**2 + x[1:-1] / (2 * h)  # upper: coefficient of T[i+1] in row i
+        bands[2, :-2] = a / h**2 - x[1:-1] / (2 * h)  # lower: coefficient of T[i-1] in row i
+        bands[1, 0] = bands[1, -1] = 1.0
+        bands[0, 1] = bands[2, -2] = 0.0
+        rhs = -np.ones(n + 1)
+        rhs[0] = rhs[-1] = 0.0
+        return float(np.interp(x0, x, solve_banded((1, 1), bands, rhs)))
+
+    return (4 * solve(4000) - solve(2000)) / 3

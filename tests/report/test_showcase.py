@@ -61,3 +61,10 @@ def test_failure_midway_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         write_report(tmp_path / "r", small=True)
     assert list(tmp_path.iterdir()) == []  # no report, no temporary folder
+
+
+def test_refuses_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SymsmeError, match="current folder"):
+        write_report(".", small=True)
+    assert list(tmp_path.iterdir()) == []
