@@ -24,7 +24,6 @@ moments :math:`n = 1, \dots, 2p+1` through :math:`\eta^{p}` and bounded discrepa
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +36,7 @@ from symsme.derive.cache import store as cache_store
 from symsme.derive.schemes import Scheme, get_scheme
 from symsme.derive.schemes.sgd import check_noise
 from symsme.errors import MomentsError, NoiseModelError
+from symsme.progress import progress_bar
 from symsme.validate import check_dim, check_integer, check_moments, check_order
 
 __all__ = [
@@ -140,20 +140,13 @@ class _Progress:
     def __init__(self, steps: list[float], enabled: bool | None, desc: str) -> None:
         self.steps = steps
         self.done = 0
-        self.bar = None
-        if enabled is None:
-            enabled = sys.stderr.isatty()
-        if enabled:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(
-                total=round(sum(steps), 3),
-                desc=desc,
-                leave=False,
-                file=sys.stderr,
-                unit="work",
-                bar_format="{l_bar}{bar}| [{elapsed}<{remaining}]",
-            )
+        self.bar = progress_bar(
+            enabled,
+            round(sum(steps), 3),
+            desc,
+            "work",
+            bar_format="{l_bar}{bar}| [{elapsed}<{remaining}]",
+        )
 
     def update(self, _: int = 1) -> None:
         if self.bar is not None and self.done < len(self.steps):

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from symsme.errors import SymsmeError
+from symsme.progress import progress_bar
 from symsme.report.weak import plot_weak_order
 
 __all__ = ["write_report"]
@@ -222,7 +221,7 @@ def write_report(
             "experiments (symsme/DESIGN.md).",
             "",
         ]
-        bar = _bar(progress, len(SECTIONS))
+        bar = progress_bar(progress, len(SECTIONS), "report", "section")
         try:
             for _, section in SECTIONS:
                 lines += section(work, small)
@@ -252,13 +251,3 @@ def write_report(
         shutil.rmtree(work, ignore_errors=True)
         raise
     return target / "report.md"
-
-
-def _bar(progress: bool | None, total: int) -> Any:
-    if progress is None:
-        progress = sys.stderr.isatty()
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="report", unit="section", leave=False, file=sys.stderr)

@@ -12,7 +12,6 @@ an error naming the point; a path that leaves the finite numbers stops it with a
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +21,7 @@ import numpy.typing as npt
 from symsme.errors import DivergenceError, LimitError, NonFiniteError, ShapeError, SymsmeError
 from symsme.models import sde_model
 from symsme.problems import Problem
+from symsme.progress import progress_bar
 from symsme.simulate.processes import (
     EulerMaruyama,
     ExactOU,
@@ -162,7 +162,7 @@ def simulate(
     if hasattr(stepper, "check_stability"):
         stepper.check_stability(start)
     if client is None and scheduler is None:
-        bar = _bar(progress, steps)
+        bar = progress_bar(progress, steps, "simulate", "step")
         try:
             samples = _run_blocks(**settings, first_block=0, paths=paths, bar=bar, stepper=stepper)
         finally:
@@ -273,7 +273,7 @@ def _run_on_dask(
                     _run_blocks, **settings, first_block=first, paths=count, pure=False, retries=2
                 )
             )
-        bar = _bar(progress, len(futures), unit="task")
+        bar = progress_bar(progress, len(futures), "simulate", "task")
         if bar is not None:
             from distributed import as_completed
 
@@ -290,13 +290,3 @@ def _run_on_dask(
     if samples.shape[0] != paths:
         raise SymsmeError(f"the Dask run returned {samples.shape[0]} of {paths} paths")
     return samples
-
-
-def _bar(progress: bool | None, total: int, unit: str = "step") -> Any:
-    if progress is None:
-        progress = sys.stderr.isatty()
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="simulate", unit=unit, leave=False, file=sys.stderr)

@@ -32,7 +32,6 @@ nearly singular there); the reason is kept in
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -51,6 +50,7 @@ from symsme.errors import (
 from symsme.exact.backward import sde_expectation, sgd_expectation
 from symsme.models import get_model, sde_model
 from symsme.problems import Problem
+from symsme.progress import progress_bar
 from symsme.simulate import simulate
 from symsme.validate import check_choice, check_integer, check_step_size
 
@@ -270,7 +270,7 @@ def weak_order(
         get_model(name, force=force)
     paths = check_integer(paths, "paths", 2)
     total = len(etas) * (len(names) + 1)
-    bar = _bar(progress, total)
+    bar = progress_bar(progress, total, "weak-order", "run")
     result = WeakOrder(
         tuple(float(e) for e in etas), float(time), method, [], {n: [] for n in names}, {}
     )
@@ -333,16 +333,6 @@ def _monte_carlo(
     return Estimate(
         float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values))), len(values)
     )
-
-
-def _bar(progress: bool | None, total: int) -> Any:
-    if progress is None:
-        progress = sys.stderr.isatty()
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="weak-order", unit="run", leave=False, file=sys.stderr)
 
 
 def _tick(bar: Any) -> None:
