@@ -152,17 +152,32 @@ def _add_simulate(sub) -> None:  # noqa: ANN001
     s.add_argument("--force", action="store_true", help="beyond the limit on work")
 
 
+def _add_problem_options(parser) -> None:  # noqa: ANN001
+    """The 1-D problem of ``weak-order`` and ``escape`` (read by
+    :func:`_one_dimensional_problem`)."""
+    parser.add_argument("--loss", help="loss f(x)")
+    parser.add_argument("--sigma", help="noise variance Sigma(x)")
+    parser.add_argument(
+        "--samples", help='finite sum: per-sample losses "f1;...;fn" (instead of --loss/--sigma)'
+    )
+    parser.add_argument(
+        "--batch", type=_int_arg("--batch"), help="minibatch size B (with --samples)"
+    )
+
+
+def _add_monte_carlo_options(parser) -> None:  # noqa: ANN001
+    parser.add_argument(
+        "--paths", type=_int_arg("--paths"), default=100000, help="Monte Carlo paths"
+    )
+    parser.add_argument("--seed", type=_int_arg("--seed"), default=0, help="Monte Carlo seed")
+
+
 def _add_weak_order(sub) -> None:  # noqa: ANN001
     w = sub.add_parser(
         "weak-order",
         help="weak errors |E phi(X_T) - E phi(x_K)| of models against SGD, with fitted orders",
     )
-    w.add_argument("--loss", help="loss f(x) (1-D, variable x unless --vars)")
-    w.add_argument("--sigma", help="noise covariance Sigma(x)")
-    w.add_argument(
-        "--samples", help='finite sum: per-sample losses "f1;f2;...;fn" (instead of --loss/--sigma)'
-    )
-    w.add_argument("--batch", type=_int_arg("--batch"), help="minibatch size B (with --samples)")
+    _add_problem_options(w)
     w.add_argument("--vars", default="x", help="variables (default x; d > 1: Monte Carlo)")
     w.add_argument("--test", required=True, help="test function phi(x)")
     w.add_argument("--x0", required=True, help="start")
@@ -171,8 +186,7 @@ def _add_weak_order(sub) -> None:  # noqa: ANN001
     w.add_argument("--models", default="sgf,sme2,ha-sme,me2", help="comma-separated models")
     w.add_argument("--method", default=None, help="deterministic (1-D default) or monte-carlo")
     w.add_argument("--tol", default="1e-10", help="accuracy of each deterministic expectation")
-    w.add_argument("--paths", type=_int_arg("--paths"), default=100000, help="Monte Carlo paths")
-    w.add_argument("--seed", type=_int_arg("--seed"), default=0, help="Monte Carlo seed")
+    _add_monte_carlo_options(w)
     w.add_argument(
         "--substeps",
         type=_int_arg("--substeps"),
@@ -188,17 +202,13 @@ def _add_escape(sub) -> None:  # noqa: ANN001
     e = sub.add_parser(
         "escape", help="mean exit times from an interval: SGD against each model (1-D)"
     )
-    e.add_argument("--loss", help="loss f(x)")
-    e.add_argument("--sigma", help="noise variance Sigma(x)")
-    e.add_argument("--samples", help='finite sum "f1;...;fn" (SGD by Monte Carlo)')
-    e.add_argument("--batch", type=_int_arg("--batch"), help="minibatch size B (with --samples)")
+    _add_problem_options(e)
     e.add_argument("--eta", required=True, help="learning rate eta > 0")
     e.add_argument("--x0", required=True, help="start, inside the interval")
     e.add_argument("--interval", required=True, help="A,B")
     e.add_argument("--models", default="sgf,sme2,ha-sme", help="comma-separated models")
     e.add_argument("--method", default=None, help="SGD: deterministic (default) or monte-carlo")
-    e.add_argument("--paths", type=_int_arg("--paths"), default=100000, help="Monte Carlo paths")
-    e.add_argument("--seed", type=_int_arg("--seed"), default=0, help="Monte Carlo seed")
+    _add_monte_carlo_options(e)
     e.add_argument(
         "--max-steps", type=_int_arg("--max-steps"), default=100000, help="Monte Carlo limit"
     )

@@ -70,6 +70,7 @@ from symsme.validate import check_integer, check_step_size
 
 __all__ = [
     "MAX_LEVELS",
+    "check_one_dimensional",
     "MAX_OUTCOMES",
     "Expectation",
     "sde_expectation",
@@ -103,10 +104,11 @@ class Expectation:
     """Refinement levels computed."""
 
 
-def _check_problem(problem: Problem) -> None:
+def check_one_dimensional(problem: Problem, what: str = "deterministic expectations") -> None:
+    """Raise :class:`~symsme.errors.DimensionError` unless ``problem`` is 1-D."""
     if problem.dim != 1:
         raise DimensionError(
-            f"deterministic expectations are 1-D; the problem has d = {problem.dim} "
+            f"{what} are 1-D; the problem has d = {problem.dim} "
             "(use Monte Carlo: method='monte-carlo')"
         )
 
@@ -296,8 +298,8 @@ def sgd_expectation(
     AccuracyError
         ``tol`` not reached.
     """
-    _check_problem(problem)
-    _check_problem(test)
+    check_one_dimensional(problem)
+    check_one_dimensional(test)
     eta_f = float(check_step_size(eta))
     steps = check_integer(steps, "steps", 1)
     if steps > MAX_STEPS:
@@ -424,8 +426,8 @@ def sde_expectation(
     problem = model.problem
     if problem is None:
         raise ShapeError("the model is bound to no problem")
-    _check_problem(problem)
-    _check_problem(test)
+    check_one_dimensional(problem)
+    check_one_dimensional(test)
     time_f = float(check_step_size(time))
     tol = _check_tol(tol)
     start = _check_start(problem, x0)

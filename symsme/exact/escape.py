@@ -40,11 +40,11 @@ from numpy.polynomial import chebyshev, legendre
 
 from symsme.errors import (
     AccuracyError,
-    DimensionError,
     NonFiniteError,
     NotPositiveSemidefiniteError,
     ShapeError,
 )
+from symsme.exact.backward import check_one_dimensional
 from symsme.models import NumericModel
 from symsme.numeric.chebyshev import ChebyshevGrid
 from symsme.problems import Problem
@@ -84,8 +84,7 @@ def _interval(interval: Any, x0: Any) -> tuple[float, float, float]:
 def _one_dimensional(problem: Problem | None) -> Problem:
     if problem is None:
         raise ShapeError("the model is bound to no problem")
-    if problem.dim != 1:
-        raise DimensionError(f"exit times here are 1-D; the problem has d = {problem.dim}")
+    check_one_dimensional(problem, "exit times")
     return problem
 
 

@@ -447,6 +447,19 @@ class Problem:
         pts = plan.check_points(points)
         return plan._evaluate("f", 0, pts)[()]
 
+    def _numpy_function(self, key: str, entries: Any, what: str) -> Any:
+        """A numpy function of the variables for the expressions ``entries()`` (built once,
+        kept with the plans so that it is not pickled; exact constants checked for float64)."""
+        if key not in self._plans:
+            from symsme.numeric.backend import get_backend
+
+            values = entries()
+            get_backend("numpy").check_constants(list(values), what)
+            self._plans[key] = sp.lambdify(  # type: ignore[assignment]
+                self.variables, values, modules="numpy", cse=True
+            )
+        return self._plans[key]
+
     @property
     def diagonal_sigma(self) -> bool:
         r"""Whether :math:`\Sigma(x)` is diagonal for every :math:`x` (off-diagonal entries
@@ -471,15 +484,9 @@ class Problem:
         pts = self.check_points(points)
         if pts.ndim != 2:
             raise ShapeError(f"points must have shape (m, {self.dim}), got {pts.shape}")
-        if "sigma_diagonal" not in self._plans:
-            from symsme.numeric.backend import get_backend
-
-            entries = [self.sigma[i, i] for i in range(self.dim)]
-            get_backend("numpy").check_constants(entries, "Sigma")
-            self._plans["sigma_diagonal"] = sp.lambdify(  # type: ignore[assignment]
-                self.variables, entries, modules="numpy", cse=True
-            )
-        function: Any = self._plans["sigma_diagonal"]
+        function = self._numpy_function(
+            "sigma_diagonal", lambda: [self.sigma[i, i] for i in range(self.dim)], "Sigma"
+        )
         out = np.empty(pts.shape)
         with np.errstate(all="ignore"):
             values = function(*(pts[:, a] for a in range(self.dim)))
@@ -505,17 +512,12 @@ class Problem:
         pts = self.check_points(points)
         if pts.ndim != 2:
             raise ShapeError(f"points must have shape (m, {self.dim}), got {pts.shape}")
-        if "per_sample" not in self._plans:
-            from symsme.numeric.backend import get_backend
-
-            grads = sp.Matrix(
-                [[sp.diff(fi, v) for v in self.variables] for fi in self.per_sample_losses]
-            )
-            get_backend("numpy").check_constants(list(grads), "a per-sample gradient")
-            self._plans["per_sample"] = sp.lambdify(  # type: ignore[assignment]
-                self.variables, grads, modules="numpy", cse=True
-            )
-        function: Any = self._plans["per_sample"]
+        losses = self.per_sample_losses
+        function = self._numpy_function(
+            "per_sample",
+            lambda: sp.Matrix([[sp.diff(fi, v) for v in self.variables] for fi in losses]),
+            "a per-sample gradient",
+        )
         with np.errstate(all="ignore"):
             values = function(*(pts[:, a] for a in range(self.dim)))
         out = np.empty((pts.shape[0], len(self.per_sample_losses), self.dim))
