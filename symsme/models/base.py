@@ -18,7 +18,7 @@ import sympy as sp
 
 from symsme.errors import NonFiniteError, SymsmeError
 from symsme.numeric.backend import Backend
-from symsme.numeric.psd import enforce_psd, point_text
+from symsme.numeric.psd import PsdTally, enforce_psd, point_text
 from symsme.problems import Jets, Problem
 from symsme.validate import check_step_size, format_number
 
@@ -77,6 +77,8 @@ class NumericModel:
         self._backend = backend
         self.psd = psd
         self.psd_rtol = psd_rtol
+        self.psd_tally = PsdTally()
+        """With ``psd="clip"``: how many evaluated points had an indefinite :math:`D`."""
 
     def __repr__(self) -> str:
         dim = "?" if self.problem is None else self.problem.dim
@@ -127,7 +129,15 @@ class NumericModel:
     def _from_jets(self, jets: Jets, drift: bool, diffusion: bool) -> tuple[Any, Any]:
         b, d = self.spec.evaluate(jets, self.eta, self._backend, drift, diffusion)
         if d is not None:
-            d = enforce_psd(d, self.psd, self.psd_rtol, self.spec.label, jets.points, self._backend)
+            d = enforce_psd(
+                d,
+                self.psd,
+                self.psd_rtol,
+                self.spec.label,
+                jets.points,
+                self._backend,
+                self.psd_tally,
+            )
         return self._check_finite(b, jets.points), self._check_finite(d, jets.points)
 
     def _check_finite(self, value: np.ndarray | None, points: np.ndarray) -> np.ndarray | None:

@@ -18,6 +18,7 @@ A model's :math:`D` must be positive semidefinite for :math:`(\eta D)^{1/2}` to 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -30,6 +31,7 @@ __all__ = [
     "PSD_MODES",
     "PsdMode",
     "check_psd_mode",
+    "PsdTally",
     "enforce_psd",
     "point_text",
     "psd_tolerance",
@@ -60,6 +62,21 @@ def point_text(points: np.ndarray | None, index: tuple[int, ...], backend: Backe
     return "x = " + backend.format_point(points[index])
 
 
+@dataclass
+class PsdTally:
+    r"""What ``psd="clip"`` did: of ``points`` evaluated, ``clipped`` had an eigenvalue below
+    the tolerance, the most negative being ``worst`` times :math:`\|D\|_F` there."""
+
+    points: int = 0
+    clipped: int = 0
+    worst: float = 0.0
+
+    def add(self, other: PsdTally) -> None:
+        self.points += other.points
+        self.clipped += other.clipped
+        self.worst = min(self.worst, other.worst)
+
+
 def enforce_psd(
     d_matrix: np.ndarray,
     psd: str,
@@ -67,16 +84,27 @@ def enforce_psd(
     what: str,
     points: np.ndarray | None,
     backend: Backend,
+    tally: PsdTally | None = None,
 ) -> np.ndarray:
-    """Apply the policy of the module notes to symmetric matrices ``(..., d, d)``."""
+    """Apply the policy of the module notes to symmetric matrices ``(..., d, d)``; with
+    ``psd="clip"`` a ``tally`` counts the points beyond the tolerance."""
     if psd == "ignore":
         return d_matrix
     dim = d_matrix.shape[-1]
     rtol = None if psd_rtol is None else backend.convert(psd_rtol)
-    tol = psd_tolerance(dim, backend.norm(d_matrix), backend.eps, rtol)
+    norm = backend.norm(d_matrix)
+    tol = psd_tolerance(dim, norm, backend.eps, rtol)
     if psd == "raise" and backend.surely_psd(d_matrix, tol):
         return d_matrix
     smallest = backend.eigvalsh(d_matrix)[..., 0]
+    if tally is not None and psd == "clip":
+        beyond = np.asarray(smallest < -tol, dtype=bool)
+        tally.points += int(beyond.size)
+        tally.clipped += int(beyond.sum())
+        if np.any(beyond):
+            low = np.asarray(np.asarray(smallest)[beyond], dtype=float)
+            ratio = low / np.asarray(np.asarray(norm)[beyond], dtype=float)
+            tally.worst = min(tally.worst, float(ratio.min()))
     if psd == "raise":
         bad = np.asarray(smallest < -tol, dtype=bool)
         if np.any(bad):

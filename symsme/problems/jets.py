@@ -8,6 +8,7 @@ and evaluates them at validated points into :class:`Jets`.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -27,6 +28,7 @@ class SymbolicTensors(Protocol):
     variables and the distinct entries of the symmetric derivative tensors."""
 
     variables: tuple[sp.Symbol, ...]
+    batch_size: int | None
 
     @property
     def dim(self) -> int: ...
@@ -167,6 +169,9 @@ class JetPlan:
     def _evaluate(self, kind: str, order: int, pts: np.ndarray) -> np.ndarray:
         """The tensor at the points: the distinct components are evaluated first (each stored
         contiguously, components first), checked, then gathered into the full tensor."""
+        samples = getattr(self.problem, "sample_problems", None)
+        if kind == "sigma" and self.backend.vectorised and samples is not None and samples():
+            return self._finite_sum_sigma(samples(), order, pts)
         func, index_map = self._function(kind, order)
         backend, dim = self.backend, self.problem.dim
         batch = pts.shape[:-1]
@@ -204,3 +209,48 @@ class JetPlan:
         # rows[index_map] has the tensor axes first: move the point axes to the front (a view)
         tensor_axes = tuple(range(index_map.ndim))
         return np.moveaxis(rows[index_map], tensor_axes, tuple(a + len(batch) for a in tensor_axes))
+
+    def _finite_sum_sigma(self, samples: Any, order: int, pts: np.ndarray) -> np.ndarray:
+        r""":math:`\nabla^j\Sigma` of a finite sum from the per-sample derivative tensors
+        :math:`\nabla^k f_i`, :math:`k \le j + 1`, rather than from the symbolic :math:`\Sigma`
+        (whose derivatives grow with the number of samples).  With
+        :math:`\Sigma = \frac1B(\frac1n\sum_i g_i g_i^{\top} - \bar g \bar g^{\top})`, Leibniz's
+        rule gives, for the derivative indices :math:`c_1 \dots c_j`,
+
+        .. math::
+
+            \partial_{c_1 \cdots c_j} (u_a v_b) = \sum_{S \subseteq \{1..j\}}
+            (\partial_{c_S} u_a)(\partial_{c_{S^c}} v_b),
+
+        one term per subset (``2**j`` einsums)."""
+        batch = pts.shape[:-1]
+        dim, batch_size = self.problem.dim, self.problem.batch_size
+        per_sample = {
+            k: np.stack([one._plan(self.backend)._evaluate("f", k, pts) for one in samples])
+            for k in range(1, order + 2)
+        }
+        n = len(samples)
+        flat = {k: t.reshape(n, -1, dim**k) for k, t in per_sample.items()}  # (n, m, d^k)
+        mean = {k: t.mean(axis=0) for k, t in flat.items()}
+        m = next(iter(flat.values())).shape[1]
+        letters = "cdefghjklmnopqrstuvwxyz"[:order]
+        out = np.zeros((m, dim, dim, *(dim,) * order))
+        # the subset S and its complement give the same term with a and b swapped (Sigma is
+        # symmetric): compute the subsets holding the first derivative index (or the one
+        # subset when j = 0) and add each with its transpose
+        for first in itertools.product((True, False), repeat=order):
+            if order and not first[0]:
+                continue
+            left = "".join(c for c, f in zip(letters, first, strict=True) if f)
+            right = "".join(c for c, f in zip(letters, first, strict=True) if not f)
+            u, v = 1 + len(left), 1 + len(right)
+            # sum_i u_i v_i^T as one batched matrix product over the samples
+            product = np.matmul(np.moveaxis(flat[u], 0, -1), np.moveaxis(flat[v], 0, 1))
+            product -= n * mean[u][:, :, None] * mean[v][:, None, :]
+            shaped = product.reshape((m, dim, *(dim,) * len(left), dim, *(dim,) * len(right)))
+            term = np.einsum(f"za{left}b{right}->zab{letters}", shaped)
+            out += term
+            if order:
+                out += np.swapaxes(term, 1, 2)
+        out = out.reshape((*batch, dim, dim, *(dim,) * order))
+        return out / (len(samples) * (batch_size or 1))

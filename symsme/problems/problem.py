@@ -209,6 +209,7 @@ class Problem:
         self._f_parts: dict[int, dict[tuple[int, ...], sp.Expr]] = {}
         self._sigma_parts: dict[int, dict[tuple[int, int, tuple[int, ...]], sp.Expr]] = {}
         self._plans: dict[str, JetPlan] = {}
+        self._samples: tuple[Problem, ...] | None = None
 
     def __getstate__(self) -> dict:
         # Lambdified functions do not pickle (a Dask worker builds its own plans).
@@ -459,6 +460,16 @@ class Problem:
                 self.variables, values, modules="numpy", cse=True
             )
         return self._plans[key]
+
+    def sample_problems(self) -> tuple[Problem, ...]:
+        r"""The per-sample losses of a :meth:`finite_sum` as problems (built once; empty for
+        other problems).  Numeric :math:`\nabla^j\Sigma` is computed from their derivative
+        tensors (:meth:`~symsme.problems.jets.JetPlan._finite_sum_sigma`)."""
+        if self.per_sample_losses is None:
+            return ()
+        if self._samples is None:
+            self._samples = tuple(Problem(fi, self.variables) for fi in self.per_sample_losses)
+        return self._samples
 
     @property
     def diagonal_sigma(self) -> bool:

@@ -5,7 +5,8 @@ JSON (a contract): ``{"etas": [...], "errors": {model: [...]}, "slopes": {model:
 ``"signed_errors"`` (:math:`\mathbb{E}\varphi(X_T) - \mathbb{E}\varphi(x_K)`), ``"local_slopes"``
 (between neighbouring step sizes), ``"resolved"``, ``"sgd"`` (SGD's expectations and their
 bounds), ``"T"`` and ``"undefined"`` (model -> {eta: reason}) for step sizes at which a model is
-not defined, ``"not_reached"`` likewise where its expectation did not reach the tolerance.
+not defined, ``"not_reached"`` likewise where its expectation did not reach the tolerance,
+``"psd_clipped"`` (model -> {eta: {"points", "clipped", "worst"}}) with ``--psd clip``.
 An undefined or unresolved value is ``null``, never NaN.
 """
 
@@ -54,6 +55,17 @@ def weak_order_data(result: WeakOrder) -> dict[str, Any]:
             name: {repr(result.etas[i]): reason for i, reason in sorted(reasons.items())}
             for name, reasons in result.not_reached.items()
         },
+        "psd_clipped": {
+            name: {
+                repr(result.etas[i]): {
+                    "points": t.points,
+                    "clipped": t.clipped,
+                    "worst": number(t.worst),
+                }
+                for i, t in sorted(tallies.items())
+            }
+            for name, tallies in result.psd_clipped.items()
+        },
     }
 
 
@@ -98,6 +110,14 @@ def render_weak_order(result: WeakOrder, *, fmt: str) -> str:
     for m, reasons in data["not_reached"].items():
         for eta, reason in reasons.items():
             lines.append(f"{m} not computed at eta = {eta}: {reason}")
+    for m, tallies in data["psd_clipped"].items():
+        for eta, t in tallies.items():
+            if t["clipped"]:
+                lines.append(
+                    f"{m} at eta = {eta}: D indefinite and clipped at {t['clipped']} of "
+                    f"{t['points']} evaluated points (most negative eigenvalue "
+                    f"{t['worst']:.1e} ||D||_F)"
+                )
     return "\n".join(lines) + "\n"
 
 

@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from symsme.errors import DivergenceError, LimitError, NonFiniteError, ShapeError, SymsmeError
 from symsme.models import sde_model
+from symsme.numeric.psd import PsdTally, check_psd_mode
 from symsme.problems import Problem
 from symsme.progress import progress_bar
 from symsme.simulate.processes import (
@@ -27,6 +28,7 @@ from symsme.simulate.processes import (
     ExactOU,
     GaussianSGD,
     MinibatchSGD,
+    PairedEuler,
     PlatenWeak2,
 )
 from symsme.simulate.rng import BLOCK, PathsRandom
@@ -37,10 +39,12 @@ __all__ = ["MAX_WORK", "Simulation", "simulate"]
 MAX_WORK = 10**9
 """Largest ``paths * steps * substeps * d`` served without ``force=True``."""
 
-SCHEMES = ("euler", "weak2", "exact")
-"""SDE integrators: ``euler`` (Euler-Maruyama, weak order 1), ``weak2`` (Platen's explicit weak
-order 2.0 scheme, non-commutative noise) and ``exact`` (exact Ornstein-Uhlenbeck sampling, for a
-quadratic loss with constant noise)."""
+SCHEMES = ("euler", "euler-paired", "weak2", "exact")
+"""SDE integrators: ``euler`` (Euler-Maruyama, weak order 1), ``euler-paired`` (Euler-Maruyama on
+the Brownian path of the ``euler`` run with twice the substeps and the same seed, for the
+Talay-Tubaro extrapolation), ``weak2`` (Platen's explicit weak order 2.0 scheme,
+non-commutative noise) and ``exact`` (exact Ornstein-Uhlenbeck sampling, for a quadratic loss
+with constant noise)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class Simulation:
     """``(paths, d)`` end states."""
     t: float
     steps: int
+    psd: PsdTally | None = None
+    """With ``psd="clip"``: the points where the model's :math:`D` was indefinite and clipped."""
 
     @property
     def paths(self) -> int:
@@ -109,8 +115,7 @@ def simulate(
     eta, steps, paths, seed:
         Learning rate; number of SGD steps; number of paths; the seed (an int).
     scheme, substeps:
-        SDE integrator (:data:`SCHEMES`: ``"euler"``, or ``"exact"`` Ornstein-Uhlenbeck
-        sampling on quadratics) and its steps per SGD step (``euler`` only).
+        SDE integrator (:data:`SCHEMES`) and its steps per SGD step (not for ``exact``).
     order, psd:
         The order of ``me`` and the PSD policy of the model (:mod:`symsme.numeric.psd`).
     replace:
@@ -128,8 +133,6 @@ def simulate(
     seed = check_integer(seed, "seed", 0)
     substeps = check_integer(substeps, "substeps", 1)
     check_choice(scheme, SCHEMES, "scheme")
-    from symsme.numeric.psd import check_psd_mode
-
     check_psd_mode(psd)
     process = str(process).strip().lower()
     if process == "sgd" and substeps != 1:
@@ -164,13 +167,15 @@ def simulate(
     if client is None and scheduler is None:
         bar = progress_bar(progress, steps, "simulate", "step")
         try:
-            samples = _run_blocks(**settings, first_block=0, paths=paths, bar=bar, stepper=stepper)
+            samples, tally = _run_blocks(
+                **settings, first_block=0, paths=paths, bar=bar, stepper=stepper
+            )
         finally:
             if bar is not None:
                 bar.close()
     else:
-        samples = _run_on_dask(settings, paths, client, scheduler, progress)
-    return Simulation(samples, steps * eta_f, steps)
+        samples, tally = _run_on_dask(settings, paths, client, scheduler, progress)
+    return Simulation(samples, steps * eta_f, steps, tally if psd == "clip" else None)
 
 
 _STEPPER_ARGS = ("process", "problem", "eta", "order", "psd", "substeps", "replace", "scheme")
@@ -196,6 +201,8 @@ def _make_stepper(
         return ExactOU(model, eta_f, problem.dim)
     if scheme == "weak2":
         return PlatenWeak2(model, eta_f, substeps)
+    if scheme == "euler-paired":
+        return PairedEuler(model, eta_f, substeps)
     return EulerMaruyama(model, eta_f, substeps)
 
 
@@ -216,11 +223,15 @@ def _run_blocks(
     paths: int,
     bar: Any = None,
     stepper: Any = None,
-) -> np.ndarray:
+) -> tuple[np.ndarray, PsdTally]:
     """End states of ``paths`` paths from block ``first_block`` on (a whole run, or one task of
-    a Dask run: the numbers are the same either way)."""
+    a Dask run: the numbers are the same either way), and the model's PSD tally."""
     if stepper is None:
         stepper = _make_stepper(process, problem, eta, order, psd, substeps, replace, scheme)
+    model = getattr(stepper, "model", None)
+    tally = PsdTally()
+    if model is not None:
+        model.psd_tally = tally
     rng = PathsRandom(seed, paths, first_block)
     x = np.broadcast_to(start, (paths, problem.dim)).copy()
     for k in range(steps):
@@ -240,12 +251,12 @@ def _run_blocks(
             )
         if bar is not None:
             bar.update(1)
-    return x
+    return x, tally
 
 
 def _run_on_dask(
     settings: dict, paths: int, client: Any, scheduler: str | None, progress: bool | None = None
-) -> np.ndarray:
+) -> tuple[np.ndarray, PsdTally]:
     """Split the paths into whole blocks, one task per chunk (retried twice if a worker is
     lost); the gathered chunks must account for every path, or the run fails.  Progress is
     shown per finished task."""
@@ -286,7 +297,10 @@ def _run_on_dask(
     finally:
         if own:
             client.close()
-    samples = np.concatenate(chunks, axis=0)
+    samples = np.concatenate([chunk for chunk, _ in chunks], axis=0)
     if samples.shape[0] != paths:
         raise SymsmeError(f"the Dask run returned {samples.shape[0]} of {paths} paths")
-    return samples
+    tally = PsdTally()
+    for _, part in chunks:
+        tally.add(part)
+    return samples, tally

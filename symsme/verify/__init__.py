@@ -8,9 +8,18 @@ and of each model from an interval.
 """
 
 from symsme.verify.escape import BallEscape, Escape, escape, escape_ball
-from symsme.verify.weak import METHODS, Estimate, WeakOrder, fit_slope, weak_order
+from symsme.verify.weak import (
+    MC_SCHEMES,
+    METHODS,
+    Estimate,
+    WeakOrder,
+    fit_slope,
+    weak_order,
+    weak_orders,
+)
 
 __all__ = [
+    "MC_SCHEMES",
     "METHODS",
     "BallEscape",
     "Escape",
@@ -20,4 +29,5 @@ __all__ = [
     "escape_ball",
     "fit_slope",
     "weak_order",
+    "weak_orders",
 ]

@@ -32,7 +32,7 @@ nearly singular there); the reason is kept in
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -49,14 +49,26 @@ from symsme.errors import (
 )
 from symsme.exact.backward import sde_expectation, sgd_expectation
 from symsme.models import get_model, sde_model
+from symsme.numeric.psd import PsdMode, PsdTally, check_psd_mode
 from symsme.problems import Problem
 from symsme.progress import progress_bar
 from symsme.simulate import simulate
 from symsme.validate import check_choice, check_integer, check_step_size
 
-__all__ = ["METHODS", "Estimate", "WeakOrder", "fit_slope", "weak_order"]
+__all__ = [
+    "MC_SCHEMES",
+    "METHODS",
+    "Estimate",
+    "WeakOrder",
+    "fit_slope",
+    "weak_order",
+    "weak_orders",
+]
 
 METHODS = ("deterministic", "monte-carlo")
+
+MC_SCHEMES = ("weak2", "extrapolated")
+"""The models' integrators for the Monte Carlo method (see :func:`weak_order`)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,9 @@ class WeakOrder:
     where the process can go)."""
     not_reached: dict[str, dict[int, str]] = field(default_factory=dict)
     """Model -> {step-size index: reason} where its expectation did not reach ``tol``."""
+    psd_clipped: dict[str, dict[int, PsdTally]] = field(default_factory=dict)
+    """Monte Carlo with ``psd="clip"``: model -> {step-size index: the points evaluated along
+    the paths and those where the diffusion was indefinite and clipped}."""
 
     def signed_errors(self) -> dict[str, list[float | None]]:
         r""":math:`\mathbb{E}\varphi(X_T) - \mathbb{E}\varphi(x_K)` per model and step size."""
@@ -200,6 +215,9 @@ def weak_order(
     paths: int = 100000,
     seed: int = 0,
     substeps: int = 8,
+    scheme: str = "weak2",
+    sgd_paths: int | None = None,
+    psd: PsdMode = "raise",
     progress: bool | None = None,
     force: bool = False,
 ) -> WeakOrder:
@@ -222,10 +240,18 @@ def weak_order(
         ``"deterministic"`` (default in 1-D) or ``"monte-carlo"`` (default for ``d > 1``).
     tol:
         Accuracy of each deterministic expectation.
-    paths, seed, substeps:
-        Monte Carlo only: paths per process, seed, and the substeps per SGD step of the weak
-        order 2 integrator (its bias, :math:`O((\eta/\text{substeps})^2)`, is not in the
-        bound: with one substep it can exceed the weak error itself).
+    paths, seed, substeps, scheme, sgd_paths:
+        Monte Carlo only: paths per model (``sgd_paths`` for SGD, default ``paths``), seed, and
+        the integrator of the models (:data:`MC_SCHEMES`): ``"weak2"``, Platen's weak order 2
+        scheme with ``substeps`` per SGD step, or ``"extrapolated"``, the Talay-Tubaro
+        extrapolation :math:`2\,\mathbb{E}\varphi(X^{h/2}) - \mathbb{E}\varphi(X^{h})` of
+        Euler-Maruyama with :math:`h = \eta/` ``substeps``, on coupled Brownian paths (weak
+        order 2 at a fraction of the cost in higher dimensions).  The integrator's own bias,
+        :math:`O((\eta/\text{substeps})^2)`, is not in the bound.
+    psd:
+        The models' policy for an indefinite diffusion (:mod:`symsme.numeric.psd`); with
+        ``"clip"`` the Monte Carlo route counts the clipped points
+        (:attr:`WeakOrder.psd_clipped`).
 
     Raises
     ------
@@ -236,15 +262,63 @@ def weak_order(
         :func:`~symsme.simulate.simulate`.  A model that is undefined at some step size does
         not raise: see :attr:`WeakOrder.undefined`.
     """
-    if isinstance(test, str):
-        test = Problem(test, problem.variables, what="test function")
-    if test.variables != problem.variables:
-        raise ShapeError(
-            "the test function must be in the problem's variables "
-            f"({', '.join(v.name for v in problem.variables)})"
-        )
+    return weak_orders(
+        problem,
+        {"test": test},
+        x0,
+        time,
+        etas,
+        models,
+        method=method,
+        tol=tol,
+        paths=paths,
+        seed=seed,
+        substeps=substeps,
+        scheme=scheme,
+        sgd_paths=sgd_paths,
+        psd=psd,
+        progress=progress,
+        force=force,
+    )["test"]
+
+
+def weak_orders(
+    problem: Problem,
+    tests: Mapping[str, Problem | str],
+    x0: Any,
+    time: Any,
+    etas: Sequence[Any],
+    models: Sequence[str],
+    *,
+    method: str | None = None,
+    tol: float = 1e-10,
+    paths: int = 100000,
+    seed: int = 0,
+    substeps: int = 8,
+    scheme: str = "weak2",
+    sgd_paths: int | None = None,
+    psd: PsdMode = "raise",
+    progress: bool | None = None,
+    force: bool = False,
+) -> dict[str, WeakOrder]:
+    r""":func:`weak_order` for several named test functions at once: by Monte Carlo every test
+    is evaluated on the same end states (one simulation per process and step size)."""
+    if not isinstance(tests, Mapping) or not tests:
+        raise ShapeError(f"give the test functions as a non-empty mapping, got {tests!r}")
+    checked: dict[str, Problem] = {}
+    for label, test in tests.items():
+        if isinstance(test, str):
+            test = Problem(test, problem.variables, what="test function")
+        if test.variables != problem.variables:
+            raise ShapeError(
+                "the test function must be in the problem's variables "
+                f"({', '.join(v.name for v in problem.variables)})"
+            )
+        checked[str(label)] = test
     method = method or ("deterministic" if problem.dim == 1 else "monte-carlo")
     check_choice(method, METHODS, "method")
+    check_choice(scheme, MC_SCHEMES, "scheme")
+    check_psd_mode(psd)
     if isinstance(etas, np.ndarray):
         etas = [e.item() for e in etas.ravel()]
     if isinstance(etas, str) or not isinstance(etas, Sequence) or not etas:
@@ -269,70 +343,124 @@ def weak_order(
     for name in names:
         get_model(name, force=force)
     paths = check_integer(paths, "paths", 2)
-    total = len(etas) * (len(names) + 1)
-    bar = progress_bar(progress, total, "weak-order", "run")
-    result = WeakOrder(
-        tuple(float(e) for e in etas), float(time), method, [], {n: [] for n in names}, {}
-    )
+    sgd_paths = paths if sgd_paths is None else check_integer(sgd_paths, "sgd_paths", 2)
+    substeps = check_integer(substeps, "substeps", 1)
+    runs = len(checked) if method == "deterministic" else 1
+    bar = progress_bar(progress, runs * len(etas) * (len(names) + 1), "weak-order", "run")
+    results = {
+        label: WeakOrder(
+            tuple(float(e) for e in etas), float(time), method, [], {n: [] for n in names}, {}
+        )
+        for label in checked
+    }
+    monte_carlo = _MonteCarlo(problem, checked, start, seed, substeps, scheme, psd)
     try:
         for i, (eta, k) in enumerate(zip(etas, steps, strict=False)):
             if method == "deterministic":
-                e = sgd_expectation(problem, test, start, eta, k, tol=tol)
-                result.sgd.append(Estimate(e.value, e.error_bound))
+                for label, test in checked.items():
+                    e = sgd_expectation(problem, test, start, eta, k, tol=tol)
+                    results[label].sgd.append(Estimate(e.value, e.error_bound))
+                    _tick(bar)
             else:
-                result.sgd.append(_monte_carlo("sgd", problem, test, start, eta, k, paths, seed, 1))
-            _tick(bar)
+                for label, estimate in monte_carlo.run("sgd", eta, k, sgd_paths).items():
+                    results[label].sgd.append(estimate)
+                _tick(bar)
             for name in names:
+                found: dict[str, Estimate | None] = {}
                 try:
                     if method == "deterministic":
-                        model = sde_model(problem, name, eta, force=force)
-                        m = sde_expectation(model, test, start, time, steps=k, tol=tol)
-                        estimate: Estimate | None = Estimate(m.value, m.error_bound)
+                        model = sde_model(problem, name, eta, psd=psd, force=force)
+                        for label, test in checked.items():
+                            m = sde_expectation(model, test, start, time, steps=k, tol=tol)
+                            found[label] = Estimate(m.value, m.error_bound)
+                            _tick(bar)
                     else:
-                        estimate = _monte_carlo(
-                            name, problem, test, start, eta, k, paths, seed + 1, substeps
-                        )
+                        found.update(monte_carlo.run(name, eta, k, paths))
+                        if monte_carlo.tally is not None and monte_carlo.tally.points:
+                            for result in results.values():
+                                result.psd_clipped.setdefault(name, {})[i] = monte_carlo.tally
+                        _tick(bar)
                 except (HessianConditionError, NotPositiveSemidefiniteError, NonFiniteError) as exc:
-                    estimate = None
-                    result.undefined.setdefault(name, {})[i] = str(exc)
+                    for result in results.values():
+                        result.undefined.setdefault(name, {})[i] = str(exc)
                 except AccuracyError as exc:
-                    estimate = None
-                    result.not_reached.setdefault(name, {})[i] = str(exc)
-                result.models[name].append(estimate)
-                _tick(bar)
+                    for result in results.values():
+                        result.not_reached.setdefault(name, {})[i] = str(exc)
+                for label, result in results.items():
+                    result.models[name].append(found.get(label))
     finally:
         if bar is not None:
             bar.close()
-    return result
+    return results
 
 
-def _monte_carlo(
-    process: str,
-    problem: Problem,
-    test: Problem,
-    x0: Any,
-    eta: Any,
-    steps: int,
-    paths: int,
-    seed: int,
-    substeps: int,
-) -> Estimate:
-    run = simulate(
-        process,
-        problem,
-        np.reshape(np.asarray(x0, dtype=np.float64), (-1,)),
-        eta=eta,
-        steps=steps,
-        paths=paths,
-        seed=seed,
-        substeps=substeps if process != "sgd" else 1,
-        scheme="weak2" if process != "sgd" else "euler",
-        progress=False,
-    )
-    values = test.values(run.samples)
-    return Estimate(
-        float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values))), len(values)
-    )
+class _MonteCarlo:
+    """End states of SGD or a model, and every test's mean with its standard error."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        tests: dict[str, Problem],
+        start: np.ndarray,
+        seed: int,
+        substeps: int,
+        scheme: str,
+        psd: str,
+    ) -> None:
+        self.problem, self.tests, self.start = problem, tests, start
+        self.seed, self.substeps, self.scheme, self.psd = seed, substeps, scheme, psd
+        self.tally: PsdTally | None = None
+
+    def _simulate(self, process: str, eta: Any, steps: int, paths: int, **options: Any) -> Any:
+        return simulate(
+            process,
+            self.problem,
+            self.start,
+            eta=eta,
+            steps=steps,
+            paths=paths,
+            progress=False,
+            **options,
+        )
+
+    def run(self, process: str, eta: Any, steps: int, paths: int) -> dict[str, Estimate]:
+        self.tally = None
+        if process == "sgd":
+            run = self._simulate("sgd", eta, steps, paths, seed=self.seed)
+            values = {label: t.values(run.samples) for label, t in self.tests.items()}
+        elif self.scheme == "weak2":
+            run = self._simulate(
+                process,
+                eta,
+                steps,
+                paths,
+                seed=self.seed + 1,
+                scheme="weak2",
+                substeps=self.substeps,
+                psd=self.psd,
+            )
+            self.tally = run.psd
+            values = {label: t.values(run.samples) for label, t in self.tests.items()}
+        else:
+            options = dict(seed=self.seed + 1, psd=self.psd)
+            fine = self._simulate(
+                process, eta, steps, paths, scheme="euler", substeps=2 * self.substeps, **options
+            )
+            coarse = self._simulate(
+                process, eta, steps, paths, scheme="euler-paired", substeps=self.substeps, **options
+            )
+            if fine.psd is not None and coarse.psd is not None:
+                self.tally = PsdTally()
+                self.tally.add(fine.psd)
+                self.tally.add(coarse.psd)
+            values = {
+                label: 2 * t.values(fine.samples) - t.values(coarse.samples)
+                for label, t in self.tests.items()
+            }
+        return {
+            label: Estimate(float(v.mean()), float(v.std(ddof=1) / math.sqrt(len(v))), len(v))
+            for label, v in values.items()
+        }
 
 
 def _tick(bar: Any) -> None:

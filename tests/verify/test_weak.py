@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+import numpy as np
 import pytest
 
 from symsme.errors import ShapeError, StepSizeError, SymsmeError
 from symsme.problems import Problem
-from symsme.verify import fit_slope, weak_order
+from symsme.verify import fit_slope, weak_order, weak_orders
 
 LOSS = "x**2/2 + log(cosh(x))"
 SMALL_ETAS = [Fraction(1, 2**k) for k in (4, 5, 6, 7)]
@@ -113,3 +114,74 @@ def test_review_cases():
     quartic = Problem("x**4/4", "x", "1")
     r = weak_order(quartic, "cos(x)", 1.0, 1, [Fraction(1, 40)], ["ha-sme"])
     assert r.errors()["ha-sme"][0] is not None and not r.undefined
+
+
+def test_extrapolated_euler_agrees_with_deterministic():
+    """The Talay-Tubaro extrapolation of Euler-Maruyama (2 and 4 substeps, coupled paths): SGF's
+    and HA-SME's weak errors at eta = 1/4 agree with the deterministic ones within 4 combined
+    standard errors (seed 3, 40,000 paths), while plain Euler with 2 substeps is off by more."""
+    p = Problem(LOSS, "x", "1")
+    etas = [Fraction(1, 4)]
+    models = ["sgf", "ha-sme"]
+    det = weak_order(p, "cos(x)", 1.0, 1, etas, models)
+    mc = weak_order(
+        p, "cos(x)", 1.0, 1, etas, models, method="monte-carlo", scheme="extrapolated",
+        substeps=2, paths=40000, seed=3,
+    )  # fmt: skip
+    for name in models:
+        model = mc.models[name][0]
+        assert model is not None
+        assert abs(model.value - det.models[name][0].value) < 4 * model.error_bound
+    from symsme.simulate import simulate
+
+    plain = simulate("ha-sme", p, [1.0], eta=0.25, steps=4, paths=40000, seed=4, substeps=2)
+    values = np.cos(plain.samples[:, 0])
+    stderr = values.std() / np.sqrt(len(values))
+    assert abs(values.mean() - det.models["ha-sme"][0].value) > 4 * stderr
+
+
+def test_paired_euler_follows_the_same_brownian_path():
+    """Pure noise (f = 0, Sigma = 1): Euler with 2s substeps and the paired scheme with s
+    substeps, same seed, end at the same points (the increments are summed in pairs)."""
+    from symsme.simulate import simulate
+
+    p = Problem("0", "x y", [[1, 0], [0, 1]])
+    fine = simulate("sgf", p, [0.0, 0.0], eta=0.1, steps=3, paths=600, seed=9, substeps=6)
+    coarse = simulate(
+        "sgf", p, [0.0, 0.0], eta=0.1, steps=3, paths=600, seed=9, substeps=3,
+        scheme="euler-paired",
+    )  # fmt: skip
+    np.testing.assert_allclose(fine.samples, coarse.samples, rtol=0, atol=1e-14)
+
+
+def test_weak_orders_shares_the_end_states_between_tests():
+    """Several tests at once give the numbers of one test at a time (same seeds)."""
+    p = Problem(LOSS, "x", "1")
+    etas = [Fraction(1, 2)]
+    opts = dict(method="monte-carlo", paths=500, seed=2, substeps=2, scheme="extrapolated")
+    both = weak_orders(p, {"c": "cos(x)", "q": "x**2"}, 1.0, 1, etas, ["sme2"], **opts)
+    alone = weak_order(p, "x**2", 1.0, 1, etas, ["sme2"], **opts)
+    assert both["q"].signed_errors() == alone.signed_errors()
+    assert both["c"].sgd[0].value != both["q"].sgd[0].value
+    with pytest.raises(ShapeError, match="mapping"):
+        weak_orders(p, {}, 1.0, 1, etas, ["sme2"])
+    with pytest.raises(SymsmeError, match="scheme"):
+        weak_order(p, "x", 1.0, 1, etas, ["sme2"], method="monte-carlo", scheme="rk4")
+
+
+def test_clipped_diffusion_is_counted():
+    """HA-SME where the Hessian does not commute with a singular Sigma: its D has the
+    eigenvalue -0.075 everywhere (eta = 1/4), so psd='raise' makes the model undefined at the
+    step size and psd='clip' clips every evaluated point and counts them."""
+    p = Problem("x**2/2 + 3*y**2/2 + x*y", "x y", [[1, 1], [1, 1]])
+    etas = [Fraction(1, 4)]
+    opts = dict(method="monte-carlo", paths=300, seed=0, substeps=1, scheme="extrapolated")
+    raised = weak_order(p, "x", [1.0, -1.0], 1, etas, ["ha-sme"], **opts)
+    assert "positive semidefinite" in raised.undefined["ha-sme"][0]
+    assert raised.errors()["ha-sme"] == [None]
+    clipped = weak_order(p, "x", [1.0, -1.0], 1, etas, ["ha-sme"], psd="clip", **opts)
+    tally = clipped.psd_clipped["ha-sme"][0]
+    # 4 steps x (1 + 2) Euler substeps (fine and paired) x 300 paths
+    assert tally.points == tally.clipped == 4 * 3 * 300
+    assert -0.02 < tally.worst < -0.005  # -0.075 against ||D||_F of about 7
+    assert clipped.errors()["ha-sme"][0] is not None
