@@ -58,10 +58,26 @@ class ExitSample:
     """Exit times (SGD's units) of every path, with their mean and its standard error."""
 
     times: np.ndarray
+    step_times: np.ndarray | None = None
+    """For a model: the exit times monitored only at whole SGD steps (as SGD is), from the
+    same paths; ``None`` for SGD, whose ``times`` are those."""
 
     @property
     def mean(self) -> float:
         return float(self.times.mean())
+
+    @property
+    def step_mean(self) -> float | None:
+        """Mean of :attr:`step_times` (``None`` for SGD)."""
+        return None if self.step_times is None else float(self.step_times.mean())
+
+    @property
+    def step_stderr(self) -> float | None:
+        """Standard error of :attr:`step_mean`."""
+        if self.step_times is None:
+            return None
+        n = len(self.step_times)
+        return float(self.step_times.std(ddof=1) / np.sqrt(n)) if n > 1 else float("inf")
 
     @property
     def stderr(self) -> float:
@@ -82,6 +98,11 @@ def exit_times(
     max_steps: int = 10**5,
 ) -> ExitSample:
     """Exit times of ``paths`` paths of SGD (``"sgd"``) or a registered model from ``region``.
+
+    A model is integrated by Euler-Maruyama with ``substeps`` per SGD step and monitored after
+    every substep (:attr:`ExitSample.times`, the continuous exit approximated) and, on the
+    same paths, only at whole SGD steps (:attr:`ExitSample.step_times`, monitored as SGD is:
+    the d-dimensional counterpart of the Broadie-Glasserman-Kou correction).
 
     Raises
     ------
@@ -114,26 +135,33 @@ def exit_times(
     rng = PathsRandom(seed, paths)
     x = np.broadcast_to(start, (paths, problem.dim)).copy()
     times = np.full(paths, np.nan)
-    alive = np.ones(paths, dtype=bool)
+    step_times = np.full(paths, np.nan)
+    alive = np.ones(paths, dtype=bool)  # not yet left at any substep
+    moving = np.ones(paths, dtype=bool)  # not yet seen outside at a whole step
     h = eta_f / per_step
     work = 0
     for k in range(1, max_steps * per_step + 1):
-        work += int(alive.sum()) * problem.dim
+        work += int(moving.sum()) * problem.dim
         if work > MAX_WORK:
             raise LimitError(
-                f"{int(alive.sum())} of {paths} paths of {process} are still inside after "
+                f"{int(moving.sum())} of {paths} paths of {process} are still inside after "
                 f"{k - 1} steps, and the run has done {MAX_WORK:.0e} path-steps; the process may "
                 "practically never leave"
             )
         with np.errstate(over="ignore", invalid="ignore"):
             moved = stepper.step(x, rng)
-        x = np.where(alive[:, None], moved, x)
-        left = alive & ~(region.inside(x) & np.all(np.isfinite(x), axis=1))
+        x = np.where(moving[:, None], moved, x)
+        outside = ~(region.inside(x) & np.all(np.isfinite(x), axis=1))
+        left = alive & outside
         times[left] = k * h
         alive &= ~left
-        if not alive.any():
-            return ExitSample(times)
+        if k % per_step == 0:
+            gone = moving & outside
+            step_times[gone] = k * h
+            moving &= ~gone
+        if not moving.any():
+            return ExitSample(times, None if process == "sgd" else step_times)
     raise LimitError(
-        f"{int(alive.sum())} of {paths} paths of {process} are still inside after {max_steps} "
+        f"{int(moving.sum())} of {paths} paths of {process} are still inside after {max_steps} "
         "steps; raise max_steps (--max-steps)"
     )

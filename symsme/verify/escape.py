@@ -131,8 +131,10 @@ def escape_ball(
 ) -> BallEscape:
     """Mean exit times from the ball of ``radius`` around ``center`` (e.g. a saddle point), by
     Monte Carlo: SGD exits at the first step outside, each model (Euler-Maruyama with
-    ``substeps`` per SGD step, monitored at every substep) at the first substep outside.  A
-    model whose conditions fail along a path gets no number but the reason."""
+    ``substeps`` per SGD step) at the first substep outside and, on the same paths, at the
+    first whole SGD step outside (:attr:`~symsme.simulate.exits.ExitSample.step_times`: the
+    discrete monitoring SGD has).  A model whose conditions fail along a path gets no number
+    but the reason."""
     check_step_size(eta)
     if isinstance(models, str):
         models = models.split(",")

@@ -222,3 +222,19 @@ def test_diagonal_sigma_fast_path_gives_the_same_numbers():
         GaussianSGD(Problem("x1**2 + x2**2", "x1 x2", "[[x1, 0], [0, 1]]"), 0.1).step(
             np.array([[-1.0, 0.0]]), PathsRandom(0, 1)
         )
+
+
+def test_exit_times_monitored_at_whole_steps_come_later():
+    """A model's exit monitored only at whole SGD steps is never earlier than at every
+    substep, and on a quadratic maximum it is later on average; SGD has no second time."""
+    from symsme.simulate.exits import Interval, exit_times
+
+    p = Problem("-x**2/2", "x", "1")
+    model = exit_times("sgf", p, [0.0], Interval(-1, 1), eta=0.2, paths=2000, seed=1, substeps=8)
+    assert model.step_times is not None
+    assert np.all(model.step_times >= model.times)
+    assert model.step_mean > model.mean + 3 * model.step_stderr / 10
+    # whole-step times are multiples of eta
+    np.testing.assert_allclose(model.step_times / 0.2, np.round(model.step_times / 0.2), atol=1e-9)
+    sgd = exit_times("sgd", p, [0.0], Interval(-1, 1), eta=0.2, paths=200, seed=1)
+    assert sgd.step_times is None and sgd.step_mean is None
