@@ -288,6 +288,12 @@ class JetAlgebra:
     def diffusion_action(self, D: dict, a: dict) -> dict:
         return self._times(D, self._derivative(self._derivative(a)))
 
+    def kramers_action(self, A: dict, a: dict, n: int) -> dict:
+        r""":math:`A\,\partial^n a` (the n-th Kramers-Moyal term of a generator)."""
+        for _ in range(n):
+            a = self._derivative(a)
+        return self._times(A, a)
+
     def at_origin(self, a: dict) -> dict:
         return {m: c for (p, m), c in a.items() if p == 0}
 

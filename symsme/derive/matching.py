@@ -51,6 +51,7 @@ __all__ = [
 
 LIMITS: dict[str, dict[int | str, int]] = {
     "order": {1: 11, "d": 6},
+    "generator order": {1: 9, "d": 0},
     "moments": {1: 10, "d": 6},
     "through": {1: 16, "d": 10},
 }
@@ -105,6 +106,16 @@ class ModifiedEquation:
     def diffusion(self) -> tuple[Series, ...]:
         r""":math:`D_0, \dots, D_K`."""
         return self.coefficients["diffusion"]
+
+    @property
+    def kramers_moyal(self) -> tuple[tuple[Series, ...], ...]:
+        r"""The generator ansatz's :math:`A_n = (A_{n,0}, \dots, A_{n,K})` for
+        :math:`n = 1..K+1` (:math:`A_1` the drift, :math:`A_2` the diffusion series); for the
+        SDE ansatz just those two."""
+        from symsme.derive.ansatz.generator import family_name
+
+        count = sum(1 for name in self.coefficients if name.startswith("A")) + 2
+        return tuple(self.coefficients[family_name(n)] for n in range(1, count + 1))
 
 
 def term_algebra(dim: int | str, sigma: str = "state") -> Any:
@@ -171,19 +182,26 @@ def _progress(
 def _solve(
     ansatz: Ansatz, scheme: Scheme, algebra: Any, order: int, noise: str, bar: Any
 ) -> dict[str, list[dict]]:
-    """The triangular solve: at each order k, each family's k-th coefficient in turn."""
-    coefficients: dict[str, list[dict]] = {name: [] for name, _ in ansatz.families}
+    r"""The triangular solve: the k-th coefficient of the family of moment n appears alone at
+    :math:`\eta^{n+k}`, after every coefficient of lower total power; so solve power by power
+    (and, within a power, family by family), each for k = 0..order."""
+    families = ansatz.families_for(order)
+    counts = {name: ansatz.count(order, n) for name, n in families}
+    coefficients: dict[str, list[dict]] = {name: [] for name, _ in families}
     expansions = {
-        name: ansatz.expansion(algebra, n, coefficients, max_power=order + n)
-        for name, n in ansatz.families
+        name: ansatz.expansion(algebra, n, coefficients, max_power=n + counts[name] - 1)
+        for name, n in families
     }
-    targets = {name: scheme.one_step_moments(n, algebra, noise) for name, n in ansatz.families}
-    for k in range(order + 1):
-        for name, n in ansatz.families:
-            c = dict(targets[name].get(n + k, {}))
-            add_into(c, expansions[name].coefficient(n + k, skip_first=True), -1)
+    targets = {name: scheme.one_step_moments(n, algebra, noise) for name, n in families}
+    last = max(n + counts[name] - 1 for name, n in families)
+    for power in range(1, last + 1):
+        for name, n in families:
+            if not 0 <= power - n < counts[name]:
+                continue
+            c = dict(targets[name].get(power, {}))
+            add_into(c, expansions[name].coefficient(power, skip_first=True), -1)
             coefficients[name].append(c)
-        if bar is not None:
+        if bar is not None and power <= order + 1:
             bar.update(1)
     return coefficients
 
@@ -278,6 +296,14 @@ def modified_equation(
         through = max(order + 3, moments + 1)
     if not force:
         check_limits(dim, order, moments, through)
+        if the_ansatz.name == "generator" and order > LIMITS["generator order"][1]:
+            from symsme.errors import LimitError
+
+            raise LimitError(
+                f"order {order} of the generator ansatz is beyond the 1-D limit "
+                f"{LIMITS['generator order'][1]} (order 10 takes about 20 s, 12 about 4 minutes); "
+                "pass force=True (--force) to derive it anyway"
+            )
 
     key = [
         "modified_equation",
@@ -347,13 +373,14 @@ def _from_data(data: Any, key: list, algebra: Any, ansatz: Ansatz) -> ModifiedEq
     if not isinstance(data, dict) or set(data) != {"coefficients", "mismatch"}:
         raise ValueError("not a stored derivation")
     stored = data["coefficients"]
-    names = [name for name, _ in ansatz.families]
+    names = [name for name, _ in ansatz.families_for(order)]
     if not isinstance(stored, dict) or sorted(stored) != sorted(names):
         raise ValueError("coefficient families differ")
     coefficients = {}
     for name in names:
         series = stored[name]
-        if not isinstance(series, list) or len(series) != order + 1:
+        n = dict(ansatz.families_for(order))[name]
+        if not isinstance(series, list) or len(series) != ansatz.count(order, n):
             raise ValueError("wrong number of coefficients")
         coefficients[name] = tuple(Series.from_data(algebra.basis, s) for s in series)
     report = None

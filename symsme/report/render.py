@@ -28,7 +28,10 @@ def to_json_dict(me: ModifiedEquation, ha: HessianAware | HessianAwareD | None =
         "sigma": me.sigma,
         "drift": [b.to_json() for b in me.drift],
         "diffusion": [D.to_json() for D in me.diffusion],
+        "ansatz": me.ansatz,
     }
+    if me.ansatz == "generator":
+        out["kramers_moyal"] = [[a.to_json() for a in family] for family in me.kramers_moyal]
     if not all(isinstance(b, str) for b in out["drift"]):  # structured terms: add their text
         out["drift_text"] = [b.text() for b in me.drift]
         out["diffusion_text"] = [D.text() for D in me.diffusion]
@@ -60,26 +63,39 @@ def _basis(me: ModifiedEquation):  # noqa: ANN202 - a Basis
 def _title(me: ModifiedEquation) -> str:
     dim = _basis(me).description
     sigma = "state-dependent" if me.sigma == "state" else "constant"
-    return (
-        f"Stochastic modified equation of SGD: dim {dim}, order {me.order}, "
-        f"{me.noise} noise, {sigma} Sigma"
-    )
+    what = "Modified generator" if me.ansatz == "generator" else "Stochastic modified equation"
+    return f"{what} of SGD: dim {dim}, order {me.order}, {me.noise} noise, {sigma} Sigma"
+
+
+_GENERATOR = (
+    "L = sum_n (eta^(n-1)/n!) A_n d^n,  A_n = sum_k eta^k A_n,k  (A_1 = b, A_2 = D: "
+    "the modified generator)"
+)
+
+
+def _model_word(me: ModifiedEquation) -> str:
+    return "generator" if me.ansatz == "generator" else "SDE"
 
 
 def _text(me: ModifiedEquation, ha: HessianAware | HessianAwareD | None) -> str:
     lines = [
         _title(me),
-        "dX = b(X) dt + (eta D(X))^(1/2) dW,  b = sum_k eta^k b_k,  D = sum_k eta^k D_k",
+        _GENERATOR
+        if me.ansatz == "generator"
+        else "dX = b(X) dt + (eta D(X))^(1/2) dW,  b = sum_k eta^k b_k,  D = sum_k eta^k D_k",
         f"  ({_basis(me).legend})",
         "",
     ]
     lines += [f"b_{k} = {b.text()}" for k, b in enumerate(me.drift)]
     lines.append("")
     lines += [f"D_{k} = {D.text()}" for k, D in enumerate(me.diffusion)]
+    for n, family in enumerate(me.kramers_moyal[2:], start=3):
+        lines.append("")
+        lines += [f"A_{n},{k} = {a.text()}" for k, a in enumerate(family)]
     if me.mismatch is not None:
         lines += [
             "",
-            "Mismatch of one-step raw moments, SDE minus SGD "
+            f"Mismatch of one-step raw moments, {_model_word(me)} minus SGD "
             f"(checked through eta^{me.checked_through}):",
         ]
         for m in me.mismatch:
@@ -107,6 +123,13 @@ def _latex_lines(
         ("Drift", [rf"b_{{{k}}} &= {b.latex()}" for k, b in enumerate(me.drift)]),
         ("Diffusion", [rf"D_{{{k}}} &= {D.latex()}" for k, D in enumerate(me.diffusion)]),
     ]
+    for n, family in enumerate(me.kramers_moyal[2:], start=3):
+        sections.append(
+            (
+                f"Kramers-Moyal coefficient A_{n}",
+                [rf"A_{{{n},{k}}} &= {a.latex()}" for k, a in enumerate(family)],
+            )
+        )
     if me.mismatch is not None:
         rows = []
         for m in me.mismatch:

@@ -27,15 +27,17 @@ class ScaledSGD:
 
 
 def test_registries():
-    assert SCHEMES == ("sgd",) and ANSATZE == ("sde",)
-    assert get_scheme("sgd").name == "sgd" and get_ansatz("sde").families == (
+    assert SCHEMES == ("sgd",) and ANSATZE == ("sde", "generator")
+    assert get_scheme("sgd").name == "sgd" and get_ansatz("sde").families_for(5) == (
         ("drift", 1),
         ("diffusion", 2),
     )
+    assert get_ansatz("generator").families_for(2) == (("drift", 1), ("diffusion", 2), ("A3", 3))
+    assert [get_ansatz("generator").count(2, n) for n in (1, 2, 3)] == [3, 2, 1]
     with pytest.raises(SymsmeError, match="unknown scheme 'adam'"):
         get_scheme("adam")
     with pytest.raises(SymsmeError, match="unknown ansatz"):
-        modified_equation(1, ansatz="generator")
+        modified_equation(1, ansatz="kramers")
 
 
 @pytest.mark.parametrize("dim", [1, "d"])

@@ -5,19 +5,20 @@ diffusion :math:`D_k`), each determined by one moment: the :math:`k`-th coeffici
 family of moment :math:`n` appears alone, with factor one, at :math:`\eta^{n+k}` in the
 :math:`n`-th one-step moment, after the coefficients solved before it
 (:func:`symsme.derive.matching.modified_equation` solves this triangular system).  Adding a model
-(a modified generator with higher Kramers-Moyal coefficients, say) is one module with one class
-and one line in :data:`ANSATZE`.
+is one module with one class and one line in the registry: the modified generator with higher
+Kramers-Moyal coefficients (:mod:`symsme.derive.ansatz.generator`) is one.
 """
 
 from __future__ import annotations
 
 from symsme.derive.ansatz.base import Ansatz, MomentExpansion
+from symsme.derive.ansatz.generator import ModifiedGenerator
 from symsme.derive.ansatz.sde import GaussianSDE
 from symsme.validate import check_choice
 
 __all__ = ["Ansatz", "MomentExpansion", "ANSATZE", "get_ansatz"]
 
-_REGISTRY: dict[str, Ansatz] = {"sde": GaussianSDE()}
+_REGISTRY: dict[str, Ansatz] = {"sde": GaussianSDE(), "generator": ModifiedGenerator()}
 
 ANSATZE: tuple[str, ...] = tuple(_REGISTRY)
 """Names of the registered ansatze."""

@@ -20,8 +20,16 @@ class Ansatz(Protocol):
     """A family of models with unknown coefficients, matched moment by moment."""
 
     name: str
-    families: tuple[tuple[str, int], ...]
-    """``(family name, moment index)`` in the order they are solved at each order ``k``."""
+
+    def families_for(self, order: int) -> tuple[tuple[str, int], ...]:
+        r"""``(family name, moment index)`` of a derivation through order ``order``: the k-th
+        coefficient of the family of moment n appears alone at :math:`\eta^{n+k}`."""
+        ...
+
+    def count(self, order: int, n: int) -> int:
+        """How many coefficients (k = 0, 1, ...) of the family of moment ``n`` a derivation
+        through ``order`` solves for."""
+        ...
 
     def expansion(
         self,
