@@ -91,6 +91,11 @@ def _build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="add the Hessian-aware selection and its closed form",
     )
+    d.add_argument(
+        "--ansatz",
+        default="sde",
+        help="sde (default: the Gaussian SDE) or generator (the modified generator, A_1..A_K+1)",
+    )
     d.add_argument("--format", default="text", help="text (default), markdown, latex or json")
     d.add_argument(
         "--force", action="store_true", help="derive beyond the documented limits on work"
@@ -98,7 +103,31 @@ def _build_parser() -> argparse.ArgumentParser:
     d.add_argument(
         "--no-cache", action="store_true", help="neither read nor write the on-disk cache"
     )
-    prog = d.add_mutually_exclusive_group()
+    _add_progress_options(d)
+
+    g = sub.add_parser("derivations", help="regenerate or check the derivations/ documents")
+    g.add_argument("--out", default="derivations", help="folder (default: derivations)")
+    g.add_argument(
+        "--check", action="store_true", help="exit 1 if the folder differs from the engine"
+    )
+    g.add_argument(
+        "--experiments",
+        action="store_true",
+        help="also run the Monte Carlo experiments (neural network: about 20 minutes)",
+    )
+    _add_progress_options(g)
+
+    _add_evaluate(sub)
+    _add_quadratic(sub)
+    _add_simulate(sub)
+    _add_weak_order(sub)
+    _add_escape(sub)
+    _add_report(sub)
+    return p
+
+
+def _add_progress_options(parser) -> None:  # noqa: ANN001
+    prog = parser.add_mutually_exclusive_group()
     prog.add_argument(
         "--progress",
         dest="progress",
@@ -109,20 +138,6 @@ def _build_parser() -> argparse.ArgumentParser:
     prog.add_argument(
         "--no-progress", dest="progress", action="store_false", help="never show progress"
     )
-
-    g = sub.add_parser("derivations", help="regenerate or check the derivations/ documents")
-    g.add_argument("--out", default="derivations", help="folder (default: derivations)")
-    g.add_argument(
-        "--check", action="store_true", help="exit 1 if the folder differs from the engine"
-    )
-
-    _add_evaluate(sub)
-    _add_quadratic(sub)
-    _add_simulate(sub)
-    _add_weak_order(sub)
-    _add_escape(sub)
-    _add_report(sub)
-    return p
 
 
 def _add_simulate(sub) -> None:  # noqa: ANN001
@@ -191,8 +206,14 @@ def _add_weak_order(sub) -> None:  # noqa: ANN001
         "--substeps",
         type=_int_arg("--substeps"),
         default=8,
-        help="Monte Carlo: weak order 2 substeps per SGD step (default 8)",
+        help="Monte Carlo: integrator substeps per SGD step (default 8)",
     )
+    w.add_argument(
+        "--scheme",
+        default="weak2",
+        help="Monte Carlo integrator: weak2 (default) or extrapolated (Talay-Tubaro)",
+    )
+    w.add_argument("--psd", default="raise", help="non-PSD diffusion: raise, clip or ignore")
     w.add_argument("--plot", default=None, help="write a log-log plot (.png, .svg or .pdf)")
     w.add_argument("--format", default="text", help="text (default) or json")
     w.add_argument("--force", action="store_true", help="model orders beyond the limit")
@@ -218,8 +239,9 @@ def _add_escape(sub) -> None:  # noqa: ANN001
 def _add_report(sub) -> None:  # noqa: ANN001
     r = sub.add_parser("report", help="write the showcase report (Markdown and figures) into DIR")
     r.add_argument("dir", help="folder to write (refused if not empty, unless --force)")
-    r.add_argument("--small", action="store_true", help="a quick version (a few seconds)")
+    r.add_argument("--small", action="store_true", help="a quick version (under a minute)")
     r.add_argument("--force", action="store_true", help="replace a non-empty DIR")
+    _add_progress_options(r)
 
 
 def _add_quadratic(sub) -> None:  # noqa: ANN001
@@ -294,6 +316,7 @@ def _derive(args: argparse.Namespace) -> str:
         cache=not args.no_cache,
         progress=args.progress,
         force=args.force,
+        ansatz=args.ansatz,
     )
     ha = None
     if args.hessian_aware:
@@ -573,6 +596,8 @@ def _weak_order(args: argparse.Namespace) -> str:
         paths=args.paths,
         seed=args.seed,
         substeps=args.substeps,
+        scheme=args.scheme,
+        psd=args.psd,
         force=args.force,
     )
     if args.plot is not None:
@@ -636,7 +661,7 @@ def _escape(args: argparse.Namespace) -> str:
 def _report(args: argparse.Namespace) -> str:
     from symsme.report.showcase import write_report
 
-    path = write_report(args.dir, small=args.small, force=args.force)
+    path = write_report(args.dir, small=args.small, force=args.force, progress=args.progress)
     return f"wrote {path}\n"
 
 
@@ -648,7 +673,9 @@ def _derivations(args: argparse.Namespace) -> tuple[str, int]:
         if stale:
             return "derivations out of date: " + ", ".join(stale) + "\n", 1
         return "derivations up to date\n", 0
-    written = write_derivations(args.out)
+    if args.experiments and args.check:
+        raise SymsmeError("--experiments regenerates the experiments; it cannot --check them")
+    written = write_derivations(args.out, experiments=args.experiments, progress=args.progress)
     return "".join(f"wrote {p}\n" for p in written), 0
 
 

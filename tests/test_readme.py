@@ -38,3 +38,15 @@ def test_quoted_escape_output_is_current(capsys):
           "--interval", "-1,1"])  # fmt: skip
     out = capsys.readouterr().out
     assert "```\n" + out + "```" in README
+
+
+def test_quoted_generator_coefficients_are_current(capsys):
+    from symsme.cli import main
+
+    main(["derive", "--dim", "1", "--order", "3", "--ansatz", "generator", "--noise", "general",
+          "--no-cache"])  # fmt: skip
+    out = capsys.readouterr().out.splitlines()
+    block = re.search(r"--ansatz generator --noise general\n\n```\n(.*?)```", README, re.S)
+    assert block
+    for line in block.group(1).strip().splitlines():
+        assert line in out, line

@@ -207,6 +207,60 @@ def _weak_orders_1d() -> str:
     return render_weak_orders()
 
 
+def _generator_1d() -> str:
+    from symsme.derive import modified_equation
+
+    K, moments = 4, 7
+    out = [
+        "# The modified generator of SGD (1-D)",
+        "",
+        r"$L_\eta = \sum_{n \ge 1} \frac{\eta^{n-1}}{n!} A_n \partial^n$, "
+        r"$A_n = \sum_k \eta^k A_{n,k}$, such that SGD's one-step transition operator is",
+        r"$\exp(\eta L_\eta)$ order by order (`symsme derive --ansatz generator`;",
+        r"`symsme.derive.ansatz.generator`).  $A_1 = b$ and $A_2 = D$ as for the SDE; the",
+        r"higher Kramers-Moyal coefficients $A_3, A_4, \dots$ are what a Gaussian SDE lacks.",
+        r"Through order $K$ the engine solves $A_{n,k}$ for $n + k \le K + 1$ (every term of",
+        r"$L_\eta$ up to $\eta^K$), checked in the tests against the logarithm of SGD's",
+        r"transition operator.  General noise (cumulants $k_3, k_4, \dots$), state-dependent",
+        r"$\Sigma$, $K = 4$:",
+        "",
+    ]
+    me = modified_equation(K, ansatz="generator", noise="general", cache=False, progress=False)
+    for n, family in enumerate(me.kramers_moyal, start=1):
+        out += [f"## A_{n}", "", "$$", r"\begin{aligned}"]
+        out.append(" \\\\\n".join(rf"A_{{{n},{k}}} &= {a.latex()}" for k, a in enumerate(family)))
+        out += [r"\end{aligned}", "$$", ""]
+    out += [
+        "## Local weak order: generator against Gaussian SDE",
+        "",
+        r"Lowest power of $\eta$ at which the truncation's $n$-th one-step moment differs from",
+        r"SGD's (``-`` = agree through the power checked), for $K = 1..4$; the Gaussian SDE",
+        r"(ME-K) stops at its cap, the generator's first difference is at $\eta^{K+2}$",
+        r"(local weak order $K + 1$):",
+        "",
+        "| noise, Sigma | ansatz | K | "
+        + " | ".join(f"n = {n}" for n in range(1, moments + 1))
+        + " | local weak order |",
+        "|" + "---|" * (moments + 4),
+    ]
+    for noise, sigma in (("gaussian", "constant"), ("gaussian", "state"), ("general", "state")):
+        for ansatz in ("sde", "generator"):
+            for k in range(1, K + 1):
+                r = modified_equation(
+                    k, ansatz=ansatz, noise=noise, sigma=sigma, moments=moments,
+                    cache=False, progress=False,
+                )  # fmt: skip
+                assert r.mismatch is not None
+                cells = [str(m.eta_power) if m.eta_power else "-" for m in r.mismatch]
+                q = min((m.eta_power for m in r.mismatch if m.eta_power), default=moments + 1)
+                out.append(
+                    f"| {noise}, {sigma} | {ansatz} | {k} | "
+                    + " | ".join(cells)
+                    + f" | {min(q, moments + 1) - 1} |"
+                )
+    return "\n".join(out)
+
+
 def _escape_times() -> str:
     from symsme.report.escape_tables import render_escape_times
 
@@ -222,6 +276,7 @@ DOCUMENTS: dict[str, Callable[[], str]] = {
     "1d-weak-orders.md": _weak_orders_1d,
     "ha-me-remainder.md": _ha_me_remainder,
     "escape-times.md": _escape_times,
+    "1d-modified-generator.md": _generator_1d,
 }
 """File name -> the function that writes it (from engine results only)."""
 

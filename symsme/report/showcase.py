@@ -3,7 +3,8 @@ experiments, written as a Markdown report with figures.
 
 Sections: the derived modified equation and HA-SME's closed form; exact laws on a quadratic
 (HA-SME against SGD, figure); weak errors without Monte Carlo (figure, fitted slopes); the
-Gaussian cap; escape times.  ``small=True`` uses fewer step sizes and looser tolerances (a few
+Gaussian cap; escape times; HA-ME-K against ME-K and HA-SME; a neural-network loss (Monte
+Carlo, figure).  ``small=True`` uses fewer step sizes and looser tolerances (a few
 seconds).  The report is built in a temporary folder beside ``DIR`` and moved into place only
 when complete, so a run that fails midway leaves nothing that looks like a report; a non-empty
 ``DIR`` is refused unless ``force=True`` (then it is replaced, again only at the end).
@@ -89,7 +90,7 @@ def _weak(out: Path, small: bool) -> list[str]:
 
     etas = [Fraction(1, 2**k) for k in (range(3, 6) if small else range(3, 8))]
     tol = 1e-10 if small else 3e-12
-    models = ["sgf", "sme2", "ha-sme", "me2", "ha-me2", "me3"]
+    models = ["sgf", "sme2", "ha-sme", "me2", "ha-me2", "me3", "ha-me3"]
     result = weak_order(Problem(LOSS, "x", "1"), "cos(x)", 1, 1, etas, models, tol=tol)
     plot_weak_order(result, out / "weak-orders.png", title="weak errors, f = x^2/2 + log cosh x")
     errors, slopes = result.errors(), result.slopes()
@@ -145,30 +146,107 @@ def _cap(out: Path, small: bool) -> list[str]:
 
 
 def _escape(out: Path, small: bool) -> list[str]:
-    from symsme.problems import Problem
-    from symsme.verify import escape
+    from dataclasses import replace
 
-    r = escape(Problem("-x**2/2", "x", "1"), (-1, 1), 0.0, 0.2, ["sgf", "sme2", "ha-sme"])
+    from symsme.report.escape_tables import ESCAPE_CASES, escape_table
+
     lines = [
-        "## 5. Escape from the top of a quadratic",
+        "## 5. Escape times",
         "",
-        "f = -x^2/2, Sigma = 1, eta = 0.2, interval (-1, 1), x0 = 0.  SGD's mean exit time (steps",
-        f"x eta) is {r.sgd.value:.5g} (+- {r.sgd.error_bound:.1g}, {r.sgd.method}); each model's",
-        "mean first-passage time, plain and with the Broadie-Glasserman-Kou correction for",
-        "discrete monitoring:",
+        "Mean exit times (steps x eta) of SGD and of each model, the models' plain and with the",
+        "Broadie-Glasserman-Kou correction for SGD's discrete monitoring (the full document:",
+        "`derivations/escape-times.md`).",
         "",
-        "| model | mfpt | vs SGD | corrected | vs SGD |",
-        "|---|---|---|---|---|",
     ]
-    for name, times in r.models.items():
-        cells = []
-        for t in times.values():
-            if t is None:
-                cells += ["undefined", "-"]
-            else:
-                cells += [f"{t.value:.5g}", f"{100 * (t.value / r.sgd.value - 1):+.1f}%"]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    for case in ESCAPE_CASES:
+        case = replace(case, paths=2000 if small else case.paths)
+        lines += ["#" + line if line.startswith("## ") else line for line in escape_table(case)]
+    return lines
+
+
+def _hame(out: Path, small: bool) -> list[str]:
+    from symsme.problems import Problem
+    from symsme.verify import weak_order
+
+    models = ["ha-sme", "me2", "ha-me2", "me3", "ha-me3"]
+    etas = [Fraction(1, 2**k) for k in ((4, 5) if small else (4, 5, 6))]
+    tol = 1e-10 if small else 3e-12
+    lines = [
+        "## 6. HA-ME-K: HA-SME completed by the engine's higher-order terms",
+        "",
+        "HA-ME-K is HA-SME's closed form plus ME-K's non-Hessian terms: ME-K's weak order,",
+        "HA-SME's exactness on quadratics.  Signed weak errors E cos(X_T) - E cos(x_K) with",
+        "state-dependent Sigma = 1 + sin(x)/2 (same loss, x0 = 1, T = 1):",
+        "",
+        "| eta | " + " | ".join(models) + " |",
+        "|---" * (len(models) + 1) + "|",
+    ]
+    r = weak_order(Problem(LOSS, "x", "1 + sin(x)/2"), "cos(x)", 1, 1, etas, models, tol=tol)
+    signed = r.signed_errors()
+    for i, eta in enumerate(etas):
+        cells = ["-" if signed[m][i] is None else f"{signed[m][i]:+.2e}" for m in models]
+        lines.append(f"| {eta} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Towards eta L = 1: f = (L/2) x^2 + log cosh x, Sigma = 1, eta = 1/16, L_max = L + 1:",
+        "",
+        "| eta L_max | " + " | ".join(models) + " |",
+        "|---" * (len(models) + 1) + "|",
+    ]
+    eta = Fraction(1, 16)
+    for ratio in (
+        (Fraction(1, 5), Fraction(9, 10)) if small else (Fraction(k, 10) for k in (2, 5, 8, 9))
+    ):
+        loss = f"({ratio / eta - 1})*x**2/2 + log(cosh(x))"
+        r = weak_order(Problem(loss, "x", "1"), "cos(x)", 1, 1, [eta], models, tol=tol)
+        signed = r.signed_errors()
+        cells = ["-" if signed[m][0] is None else f"{signed[m][0]:+.2e}" for m in models]
+        lines.append(f"| {ratio} | " + " | ".join(cells) + " |")
     return [*lines, ""]
+
+
+def _neural(out: Path, small: bool) -> list[str]:
+    from dataclasses import replace
+
+    from symsme.report.neural import NeuralSettings, plot_neural, run_neural
+
+    settings = NeuralSettings.small()
+    settings = replace(settings, models=("sgf", "sme2", "ha-sme"))
+    if not small:
+        etas = tuple(Fraction(e) for e in ("1", "1/2", "1/3", "1/4", "1/5"))
+        settings = replace(settings, etas=etas, paths=20000, sgd_paths=200000)
+    run = run_neural(settings, progress=False)
+    plot_neural(run, out / "neural.png")
+    result = run.results["loss f"]
+    signed, bounds = result.signed_errors(), result.error_bounds()
+    lines = [
+        "## 7. A neural-network loss",
+        "",
+        "A two-layer tanh network with 6 parameters on 8 points, minibatches of one sample",
+        f"(`symsme.report.neural`), T = {settings.time}: weak errors of the loss by Monte Carlo",
+        f"({settings.paths} paths per model, {settings.sgd_paths} for SGD), ± twice the standard",
+        "error.  The full run with ME-2 and 40,000 paths: `derivations/nn-weak-errors.md`.",
+        "",
+        "| eta | " + " | ".join(settings.models) + " |",
+        "|---" * (len(settings.models) + 1) + "|",
+    ]
+    for i, eta in enumerate(settings.etas):
+        cells = [
+            "undefined" if signed[m][i] is None else f"{signed[m][i]:+.1e} ± {bounds[m][i]:.0e}"
+            for m in settings.models
+        ]
+        lines.append(f"| {eta} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "SGD paths that visit eta lambda_max >= 1 (where HA-SME is undefined): "
+        + ", ".join(
+            f"{100 * f:.0f}% at eta = {e}" for e, f in zip(settings.etas, run.outside, strict=True)
+        ),
+        "",
+        "![neural-network weak errors](neural.png)",
+        "",
+    ]
+    return lines
 
 
 SECTIONS: list[tuple[str, Callable[[Path, bool], list[str]]]] = [
@@ -177,6 +255,8 @@ SECTIONS: list[tuple[str, Callable[[Path, bool], list[str]]]] = [
     ("weak errors", _weak),
     ("Gaussian cap", _cap),
     ("escape", _escape),
+    ("HA-ME-K", _hame),
+    ("neural network", _neural),
 ]
 
 
