@@ -23,6 +23,7 @@ from symsme.models import sde_model
 from symsme.numeric.psd import PsdTally, check_psd_mode
 from symsme.problems import Problem
 from symsme.progress import progress_bar
+from symsme.simulate.cluster import map_path_blocks
 from symsme.simulate.processes import (
     EulerMaruyama,
     ExactOU,
@@ -31,7 +32,7 @@ from symsme.simulate.processes import (
     PairedEuler,
     PlatenWeak2,
 )
-from symsme.simulate.rng import BLOCK, PathsRandom
+from symsme.simulate.rng import PathsRandom
 from symsme.validate import check_choice, check_integer, check_step_size
 
 __all__ = ["MAX_WORK", "Simulation", "simulate"]
@@ -257,46 +258,11 @@ def _run_blocks(
 def _run_on_dask(
     settings: dict, paths: int, client: Any, scheduler: str | None, progress: bool | None = None
 ) -> tuple[np.ndarray, PsdTally]:
-    """Split the paths into whole blocks, one task per chunk (retried twice if a worker is
-    lost); the gathered chunks must account for every path, or the run fails.  Progress is
-    shown per finished task."""
-    try:
-        from distributed import Client
-    except ImportError as exc:  # pragma: no cover - distributed is in the dask extra
-        raise SymsmeError(
-            "Dask scale-out needs distributed: python3 -m pip install 'symsme[dask]'"
-        ) from exc
-    own = client is None
-    if own:
-        try:
-            client = Client(scheduler, timeout="5s")
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise SymsmeError(f"cannot reach the Dask scheduler {scheduler!r}: {exc}") from None
-    try:
-        workers = max(1, len(client.scheduler_info().get("workers", {})))
-        n_blocks = -(-paths // BLOCK)
-        per_task = max(1, -(-n_blocks // (2 * workers)))
-        futures = []
-        for first in range(0, n_blocks, per_task):
-            count = min(per_task * BLOCK, paths - first * BLOCK)
-            futures.append(
-                client.submit(
-                    _run_blocks, **settings, first_block=first, paths=count, pure=False, retries=2
-                )
-            )
-        bar = progress_bar(progress, len(futures), "simulate", "task")
-        if bar is not None:
-            from distributed import as_completed
-
-            try:
-                for _ in as_completed(futures):
-                    bar.update(1)
-            finally:
-                bar.close()
-        chunks = client.gather(futures)
-    finally:
-        if own:
-            client.close()
+    """The run as Dask tasks of whole blocks (:func:`~symsme.simulate.cluster.map_path_blocks`);
+    the gathered chunks must account for every path, or the run fails."""
+    chunks = map_path_blocks(
+        _run_blocks, paths, client, scheduler, progress, "simulate", **settings
+    )
     samples = np.concatenate([chunk for chunk, _ in chunks], axis=0)
     if samples.shape[0] != paths:
         raise SymsmeError(f"the Dask run returned {samples.shape[0]} of {paths} paths")

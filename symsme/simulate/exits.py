@@ -17,6 +17,7 @@ import numpy as np
 from symsme.errors import LimitError, ShapeError
 from symsme.models import sde_model
 from symsme.problems import Problem
+from symsme.simulate.cluster import map_path_blocks
 from symsme.simulate.processes import EulerMaruyama, GaussianSGD, MinibatchSGD
 from symsme.simulate.rng import PathsRandom
 from symsme.validate import check_integer, check_step_size
@@ -96,8 +97,15 @@ def exit_times(
     seed: int,
     substeps: int = 1,
     max_steps: int = 10**5,
+    client: Any = None,
+    scheduler: str | None = None,
+    progress: bool | None = None,
 ) -> ExitSample:
     """Exit times of ``paths`` paths of SGD (``"sgd"``) or a registered model from ``region``.
+
+    With a Dask ``client`` (or a ``scheduler`` address) the paths run as tasks of whole blocks
+    (:func:`~symsme.simulate.cluster.map_path_blocks`), with the same numbers as locally; the
+    work limit then applies per task.
 
     A model is integrated by Euler-Maruyama with ``substeps`` per SGD step and monitored after
     every substep (:attr:`ExitSample.times`, the continuous exit approximated) and, on the
@@ -111,7 +119,7 @@ def exit_times(
     LimitError
         Paths still inside after ``max_steps`` SGD steps (naming how many).
     """
-    eta_f = float(check_step_size(eta))
+    check_step_size(eta)
     paths = check_integer(paths, "paths", 2)
     if paths > MAX_PATHS:
         raise LimitError(f"paths = {paths} is beyond the limit {MAX_PATHS:.0e} of an exit-time run")
@@ -124,6 +132,41 @@ def exit_times(
     if not region.inside(start[None, :])[0]:
         raise ShapeError(f"x0 = {start.tolist()} is not inside the region {region}")
     process = str(process).strip().lower()
+    arguments = dict(
+        process=process,
+        problem=problem,
+        start=start,
+        region=region,
+        eta=eta,
+        seed=seed,
+        substeps=substeps,
+        max_steps=max_steps,
+    )
+    if client is None and scheduler is None:
+        return _exit_block(**arguments, first_block=0, paths=paths)
+    chunks = map_path_blocks(_exit_block, paths, client, scheduler, progress, "exits", **arguments)
+    times = np.concatenate([c.times for c in chunks])
+    if times.shape[0] != paths:
+        raise LimitError(f"the Dask run returned {times.shape[0]} of {paths} exit times")
+    steps = [c.step_times for c in chunks]
+    return ExitSample(times, None if steps[0] is None else np.concatenate(steps))
+
+
+def _exit_block(
+    *,
+    process: str,
+    problem: Problem,
+    start: np.ndarray,
+    region: Interval | Ball,
+    eta: Any,
+    seed: int,
+    substeps: int,
+    max_steps: int,
+    first_block: int,
+    paths: int,
+) -> ExitSample:
+    """The exit times of ``paths`` paths from block ``first_block`` on (a whole run or a task)."""
+    eta_f = float(eta)
     per_step = 1 if process == "sgd" else substeps
     stepper: Any
     if process != "sgd":  # one Euler-Maruyama substep per call, monitored after each
@@ -132,7 +175,7 @@ def exit_times(
         stepper = MinibatchSGD(problem, eta_f)
     else:
         stepper = GaussianSGD(problem, eta_f)
-    rng = PathsRandom(seed, paths)
+    rng = PathsRandom(seed, paths, first_block)
     x = np.broadcast_to(start, (paths, problem.dim)).copy()
     times = np.full(paths, np.nan)
     step_times = np.full(paths, np.nan)

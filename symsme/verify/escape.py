@@ -128,13 +128,15 @@ def escape_ball(
     seed: int = 0,
     substeps: int = 10,
     max_steps: int = 10**5,
+    client: Any = None,
+    scheduler: str | None = None,
 ) -> BallEscape:
     """Mean exit times from the ball of ``radius`` around ``center`` (e.g. a saddle point), by
     Monte Carlo: SGD exits at the first step outside, each model (Euler-Maruyama with
     ``substeps`` per SGD step) at the first substep outside and, on the same paths, at the
     first whole SGD step outside (:attr:`~symsme.simulate.exits.ExitSample.step_times`: the
     discrete monitoring SGD has).  A model whose conditions fail along a path gets no number
-    but the reason."""
+    but the reason.  ``client``/``scheduler``: run on Dask (the same numbers)."""
     check_step_size(eta)
     if isinstance(models, str):
         models = models.split(",")
@@ -152,7 +154,9 @@ def escape_ball(
             f"the ball needs a centre of length {problem.dim} and a radius > 0, got "
             f"{list(ball.center)}, {ball.radius}"
         )
-    common = dict(eta=eta, paths=paths, seed=seed, max_steps=max_steps)
+    common = dict(
+        eta=eta, paths=paths, seed=seed, max_steps=max_steps, client=client, scheduler=scheduler
+    )
     result = BallEscape(exit_times("sgd", problem, x0, ball, **common), {})  # type: ignore[arg-type]
     for name in names:
         try:

@@ -74,3 +74,26 @@ def test_unreachable_scheduler_is_one_line(capsys):
     status = main([*argv, "--scheduler", "tcp://127.0.0.1:9"])
     _, err = capsys.readouterr()
     assert status == 2 and err.count("\n") == 1 and "scheduler" in err
+
+
+def test_exit_times_on_dask_equal_local(cluster):
+    """Exit times from a ball around a 2-D saddle: SGD and a model (both monitoring times), the
+    same numbers on the cluster as locally; escape_ball passes the client through."""
+    from symsme.simulate.exits import Ball, exit_times
+    from symsme.verify import escape_ball
+
+    local, client = cluster
+    p = Problem("x**2/2 - y**2/2 + y**4/4", "x y", [[1, 0], [0, 1]])
+    ball = Ball((0.0, 0.0), 0.5)
+    for process in ("sgd", "ha-sme"):
+        kwargs = dict(eta=0.1, paths=700, seed=4, substeps=3)
+        here = exit_times(process, p, [0.0, 0.0], ball, **kwargs)
+        there = exit_times(process, p, [0.0, 0.0], ball, client=client, **kwargs)
+        np.testing.assert_array_equal(here.times, there.times)
+        if process != "sgd":
+            np.testing.assert_array_equal(here.step_times, there.step_times)
+    r = escape_ball(p, (0, 0), 0.5, (0, 0), 0.1, ["sgf"], paths=600, seed=1, substeps=2,
+                    scheduler=local.scheduler_address)  # fmt: skip
+    r0 = escape_ball(p, (0, 0), 0.5, (0, 0), 0.1, ["sgf"], paths=600, seed=1, substeps=2)
+    np.testing.assert_array_equal(r.models["sgf"].times, r0.models["sgf"].times)
+    np.testing.assert_array_equal(r.sgd.times, r0.sgd.times)
