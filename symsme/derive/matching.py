@@ -301,7 +301,8 @@ def modified_equation(
 
             raise LimitError(
                 f"order {order} of the generator ansatz is beyond the 1-D limit "
-                f"{LIMITS['generator order'][1]} (order 10 takes about 20 s, 12 about 4 minutes); "
+                f"{LIMITS['generator order'][1]} (order 10 takes about 30 s, 2 minutes with "
+                "general noise); "
                 "pass force=True (--force) to derive it anyway"
             )
 
