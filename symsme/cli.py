@@ -668,13 +668,13 @@ def _report(args: argparse.Namespace) -> str:
 def _derivations(args: argparse.Namespace) -> tuple[str, int]:
     from symsme.report.derivations import check_derivations, write_derivations
 
+    if args.experiments and args.check:
+        raise SymsmeError("--experiments regenerates the experiments; it cannot --check them")
     if args.check:
         stale = check_derivations(args.out)
         if stale:
             return "derivations out of date: " + ", ".join(stale) + "\n", 1
         return "derivations up to date\n", 0
-    if args.experiments and args.check:
-        raise SymsmeError("--experiments regenerates the experiments; it cannot --check them")
     written = write_derivations(args.out, experiments=args.experiments, progress=args.progress)
     return "".join(f"wrote {p}\n" for p in written), 0
 

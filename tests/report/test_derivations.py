@@ -20,3 +20,10 @@ def test_committed_derivations_are_current():
 def test_committed_weak_orders_are_current():
     stale = check_derivations(ROOT / "derivations", [WEAK])
     assert not stale, f"regenerate with `symsme derivations`: {stale}"
+
+
+def test_experiments_cannot_be_checked(capsys):
+    from symsme.cli import main
+
+    assert main(["derivations", "--check", "--experiments"]) == 2
+    assert "--experiments" in capsys.readouterr().err
