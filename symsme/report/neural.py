@@ -379,14 +379,14 @@ def render_neural(run: NeuralRun, figure: str | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
-def plot_neural(run: NeuralRun, path: str | os.PathLike[str]) -> Path:
+def plot_neural(run: NeuralRun, path: str | os.PathLike[str], *, dpi: float = 100) -> Path:
     """|weak error| against eta for each test (one panel each), with error bars of twice the
     standard error; unresolved entries drawn hollow."""
     check_plot_path(path)
     plt = pyplot()
     plt.rcParams["svg.hashsalt"] = "symsme"
     tests = list(run.results)
-    fig, axes = plt.subplots(1, len(tests), figsize=(4.2 * len(tests), 3.8))
+    fig, axes = plt.subplots(1, len(tests), figsize=(4.2 * len(tests), 3.8), dpi=dpi)
     try:
         for ax, label in zip(np.atleast_1d(axes), tests, strict=True):
             result = run.results[label]
