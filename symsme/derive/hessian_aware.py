@@ -105,6 +105,11 @@ def hessian_aware_projection(
     :math:`g_0, g_1, s_0` (1-D), :math:`H^a g` and :math:`H^a\Sigma H^b` (coordinate-free)."""
     if not isinstance(me, ModifiedEquation):
         raise SymsmeError(f"expected a ModifiedEquation from modified_equation(), got {me!r:.80}")
+    if me.ansatz != "sde":
+        raise SymsmeError(
+            f"the Hessian-aware identification is of the SDE ansatz's b_k, D_k, not of the "
+            f"{me.ansatz!r} ansatz (use --ansatz sde)"
+        )
     keep = me.drift[0].basis.is_hessian_aware
     return tuple(b.select(keep) for b in me.drift), tuple(D.select(keep) for D in me.diffusion)
 

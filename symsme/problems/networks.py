@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import sympy as sp
 
 from symsme.errors import ShapeError
@@ -51,8 +52,11 @@ def two_layer_tanh(
         An input or target that is not a finite real number.
     """
     names = network_variables(width)
-    if isinstance(inputs, str) or isinstance(targets, str):
-        raise ShapeError("inputs and targets must be sequences of numbers, not text")
+    for what, values in (("inputs", inputs), ("targets", targets)):
+        if isinstance(values, (str, bytes)):
+            raise ShapeError(f"{what} must be sequences of numbers, not text")
+        if not isinstance(values, (Sequence, np.ndarray)):
+            raise ShapeError(f"{what} must be a sequence of numbers, got {values!r:.60}")
     xs = [to_expression(x, {}, f"input {k + 1}") for k, x in enumerate(inputs)]
     ys = [to_expression(y, {}, f"target {k + 1}") for k, y in enumerate(targets)]
     if not xs or len(xs) != len(ys):

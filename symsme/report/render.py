@@ -73,6 +73,15 @@ _GENERATOR = (
 )
 
 
+def _model_latex(me: ModifiedEquation) -> str:
+    if me.ansatz == "generator":
+        return (
+            r"L_\eta = \sum_{n \ge 1} \frac{\eta^{n-1}}{n!} A_n \partial^n, "
+            r"A_n = \sum_k \eta^k A_{n,k}, A_1 = b, A_2 = D"
+        )
+    return r"dX = b\,dt + (\eta D)^{1/2} dW, b = \sum_k \eta^k b_k, D = \sum_k \eta^k D_k"
+
+
 def _model_word(me: ModifiedEquation) -> str:
     return "generator" if me.ansatz == "generator" else "SDE"
 
@@ -142,7 +151,7 @@ def _latex_lines(
                     rf"n = {m.moment}:&\ \eta^{{{m.eta_power}}}"
                     rf"\big({m.coefficient.latex()}\big)"
                 )
-        sections.append(("Mismatch of one-step moments (SDE minus SGD)", rows))
+        sections.append((f"Mismatch of one-step moments ({_model_word(me)} minus SGD)", rows))
     if ha is not None:
         rows = [rf"b_{{{k}}}\big|_{{\mathrm{{HA}}}} &= {b.latex()}" for k, b in enumerate(ha.drift)]
         rows += [
@@ -157,10 +166,7 @@ def _latex_lines(
 
 
 def _latex(me: ModifiedEquation, ha: HessianAware | HessianAwareD | None) -> str:
-    out = [
-        f"% {_title(me)}",
-        r"% dX = b\,dt + (\eta D)^{1/2} dW, b = \sum_k \eta^k b_k, D = \sum_k \eta^k D_k",
-    ]
+    out = [f"% {_title(me)}", f"% {_model_latex(me)}"]
     for title, rows in _latex_lines(me, ha):
         out += [f"% {title}", r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"]
     return "\n".join(out) + "\n"
@@ -170,8 +176,7 @@ def _markdown(me: ModifiedEquation, ha: HessianAware | HessianAwareD | None) -> 
     out = [
         f"# {_title(me)}",
         "",
-        r"$dX = b(X)\,dt + (\eta D(X))^{1/2}\,dW$, with $b = \sum_k \eta^k b_k$ and "
-        r"$D = \sum_k \eta^k D_k$.",
+        f"${_model_latex(me)}$.",
         f"Symbols: {_basis(me).legend}.",
         "",
     ]

@@ -23,7 +23,8 @@ Two methods:
   the bound twice the combined standard error.
 
 A model that is undefined at a step size (HA-SME where :math:`\eta f'' \ge 1` on the region
-the process can reach, a diffusion that is not PSD) gets no error there, and so does one whose
+the process can reach, a diffusion that is not PSD, Monte Carlo paths that leave the finite
+numbers) gets no error there, and so does one whose
 expectation does not reach ``tol`` (:attr:`WeakOrder.not_reached`, e.g. a model that is
 nearly singular there); the reason is kept in
 :attr:`WeakOrder.undefined` and shown, never a NaN.
@@ -41,6 +42,7 @@ import numpy as np
 
 from symsme.errors import (
     AccuracyError,
+    DivergenceError,
     HessianConditionError,
     NonFiniteError,
     NotPositiveSemidefiniteError,
@@ -318,6 +320,8 @@ def weak_orders(
     method = method or ("deterministic" if problem.dim == 1 else "monte-carlo")
     check_choice(method, METHODS, "method")
     check_choice(scheme, MC_SCHEMES, "scheme")
+    if method == "deterministic" and scheme != "weak2":
+        raise ShapeError(f"scheme={scheme!r} applies to the monte-carlo method only")
     check_psd_mode(psd)
     if isinstance(etas, np.ndarray):
         etas = [e.item() for e in etas.ravel()]
@@ -380,7 +384,12 @@ def weak_orders(
                             for result in results.values():
                                 result.psd_clipped.setdefault(name, {})[i] = monte_carlo.tally
                         _tick(bar)
-                except (HessianConditionError, NotPositiveSemidefiniteError, NonFiniteError) as exc:
+                except (
+                    HessianConditionError,
+                    NotPositiveSemidefiniteError,
+                    NonFiniteError,
+                    DivergenceError,
+                ) as exc:
                     for result in results.values():
                         result.undefined.setdefault(name, {})[i] = str(exc)
                 except AccuracyError as exc:

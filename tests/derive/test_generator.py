@@ -179,3 +179,24 @@ def test_cli_contract_shape(capsys):
     assert all(m["eta_power"] is None or m["eta_power"] >= 4 for m in out["mismatch"])
     assert main(["derive", "--dim", "d", "--order", "1", "--ansatz", "generator"]) == 2
     assert "1-D" in capsys.readouterr().err
+
+
+def test_review_cases(capsys):
+    """Order 0 is the gradient flow (A_1 = -g0 alone; weak order 1); the Hessian-aware
+    identification refuses the generator; LaTeX and Markdown name the generator."""
+    from symsme.cli import main
+    from symsme.derive import identify_hessian_aware
+    from symsme.errors import SymsmeError
+    from symsme.report import render
+
+    me = modified_equation(0, ansatz="generator", moments=3, cache=False, progress=False)
+    assert [a.to_json() for a in me.drift] == ["-g0"] and me.diffusion == ()
+    assert [m.eta_power for m in me.mismatch] == [2, 2, 3]
+    with pytest.raises(SymsmeError, match="SDE ansatz"):
+        identify_hessian_aware(modified_equation(2, ansatz="generator", progress=False))
+    assert main(["derive", "--order", "2", "--ansatz", "generator", "--hessian-aware"]) == 2
+    assert "ansatz" in capsys.readouterr().err
+    gen = modified_equation(1, ansatz="generator", moments=3, progress=False)
+    for fmt in ("latex", "markdown"):
+        text = render(gen, fmt)
+        assert "A_n" in text and "dW" not in text and "generator minus SGD" in text

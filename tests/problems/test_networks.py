@@ -65,3 +65,9 @@ def test_finite_sum_sigma_jets_batch_shapes():
     s2 = jets.grad_sigma[2]
     np.testing.assert_allclose(s2, np.swapaxes(s2, 2, 3), rtol=1e-14)
     np.testing.assert_allclose(s2, np.swapaxes(s2, 4, 5), rtol=1e-14)
+
+
+@pytest.mark.parametrize("bad", [None, 3, b"ab", {1: 2}])
+def test_network_refuses_non_sequences(bad):
+    with pytest.raises(ShapeError, match="inputs"):
+        two_layer_tanh(bad, [1], 1)

@@ -185,3 +185,19 @@ def test_clipped_diffusion_is_counted():
     assert tally.points == tally.clipped == 4 * 3 * 300
     assert -0.02 < tally.worst < -0.005  # -0.075 against ||D||_F of about 7
     assert clipped.errors()["ha-sme"][0] is not None
+
+
+def test_divergence_is_recorded_and_scheme_needs_monte_carlo():
+    """A model whose Monte Carlo paths leave the finite numbers gets no error at that step size
+    (the reason is kept), the others go on; a Monte Carlo scheme with the deterministic method
+    is refused."""
+    p = Problem("-x**2/2 + x**4/4", "x", "0.01 + x**2")
+    r = weak_order(
+        p, "x**2", 0.1, 2, [1, Fraction(1, 2)], ["sme2", "me3"], method="monte-carlo",
+        paths=300, substeps=2, scheme="extrapolated",
+    )  # fmt: skip
+    assert r.models["sme2"][1] is not None
+    assert all(i in r.undefined.get("me3", {}) or r.models["me3"][i] is not None for i in range(2))
+    with pytest.raises(ShapeError, match="monte-carlo"):
+        weak_order(Problem(LOSS, "x", "1"), "x", 1.0, 1, [Fraction(1, 2)], ["sgf"],
+                   scheme="extrapolated")  # fmt: skip

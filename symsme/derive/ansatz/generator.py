@@ -55,13 +55,14 @@ class ModifiedGenerator:
     name = "generator"
 
     def families_for(self, order: int) -> tuple[tuple[str, int], ...]:
-        return tuple((family_name(n), n) for n in range(1, order + 2))
+        # the diffusion family is always there (empty at order 0: L = A_1 d, gradient flow)
+        return tuple((family_name(n), n) for n in range(1, max(order, 1) + 2))
 
     def count(self, order: int, n: int) -> int:
         r""":math:`A_{n,k}` for :math:`n + k \le K + 1`: the terms of :math:`L_\eta` up to
         :math:`\eta^K` (weak order :math:`K + 1`); each needs only coefficients of lower total
         power, all among them."""
-        return order + 2 - n
+        return max(order + 2 - n, 0)
 
     def expansion(
         self,
