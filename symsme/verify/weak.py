@@ -466,10 +466,17 @@ class _MonteCarlo:
                 label: 2 * t.values(fine.samples) - t.values(coarse.samples)
                 for label, t in self.tests.items()
             }
-        return {
-            label: Estimate(float(v.mean()), float(v.std(ddof=1) / math.sqrt(len(v))), len(v))
-            for label, v in values.items()
-        }
+        out = {}
+        for label, v in values.items():
+            with np.errstate(over="ignore", invalid="ignore"):
+                mean, spread = float(v.mean()), float(v.std(ddof=1) / math.sqrt(len(v)))
+            if not (math.isfinite(mean) and math.isfinite(spread)):
+                raise NonFiniteError(
+                    f"{process} at eta = {float(eta):.6g}: E {label} or its standard error is "
+                    "not finite (paths ran away)"
+                )
+            out[label] = Estimate(mean, spread, len(v))
+        return out
 
 
 def _tick(bar: Any) -> None:
