@@ -176,7 +176,10 @@ def _markdown(me: ModifiedEquation, ha: HessianAware | HessianAwareD | None) -> 
     out = [
         f"# {_title(me)}",
         "",
-        f"${_model_latex(me)}$.",
+        f"${_model_latex(me)}$."
+        if me.ansatz == "generator"
+        else r"$dX = b(X)\,dt + (\eta D(X))^{1/2}\,dW$, with $b = \sum_k \eta^k b_k$ and "
+        r"$D = \sum_k \eta^k D_k$.",
         f"Symbols: {_basis(me).legend}.",
         "",
     ]
