@@ -113,7 +113,7 @@ def _build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--experiments",
         action="store_true",
-        help="also run the Monte Carlo experiments (neural network: about 20 minutes)",
+        help="also run the Monte Carlo experiments (neural network: about 30 minutes)",
     )
     _add_progress_options(g)
 

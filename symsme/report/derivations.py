@@ -295,7 +295,7 @@ def write_derivations(
     """(Re)write every document into ``folder`` atomically; return the paths written.
 
     With ``experiments``, also run the Monte Carlo experiments and write their documents
-    (:mod:`symsme.report.neural`: about 20 minutes); they are not part of the drift check,
+    (:mod:`symsme.report.neural`: about 30 minutes); they are not part of the drift check,
     which cannot rerun them, but carry their settings line (checked by the tests).
 
     Raises :class:`~symsme.errors.SymsmeError` when ``folder`` is not a folder that can be

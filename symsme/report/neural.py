@@ -181,7 +181,7 @@ def _model_fraction_outside(
 
 
 def run_neural(settings: NeuralSettings | None = None, progress: bool | None = None) -> NeuralRun:
-    """Run the experiment (about 20 minutes on two cores with the default settings; seconds
+    """Run the experiment (about 30 minutes on two cores with the default settings; seconds
     with :meth:`NeuralSettings.small`)."""
     settings = settings or NeuralSettings()
     problem = neural_problem(settings)
@@ -306,7 +306,7 @@ def render_neural(run: NeuralRun, figure: str | None = None) -> str:
         f"extrapolation of Euler-Maruyama with {st.substeps} and {2 * st.substeps} substeps "
         "per SGD step on coupled Brownian paths.  Each entry is the signed error ± twice its "
         "standard error; fitted slopes use the entries whose error exceeds twice that bound.  "
-        "Regenerate: `symsme derivations --experiments` (about 20 minutes on two cores).",
+        "Regenerate: `symsme derivations --experiments` (about 30 minutes on two cores).",
         "",
     ]
     etas = list(st.etas)
