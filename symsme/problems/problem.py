@@ -438,6 +438,25 @@ class Problem:
         """
         return self._plan(backend).check_points(points)
 
+    def check_start(self, x0: Any) -> np.ndarray:
+        r"""One start point ``(d,)`` (float64; a scalar for :math:`d = 1`), every coordinate
+        finite.
+
+        Raises
+        ------
+        ShapeError
+            Not numbers, or not :math:`d` of them.
+        NonFiniteError
+            A NaN or infinite coordinate (naming the point).
+        """
+        try:
+            start = np.reshape(np.asarray(x0, dtype=np.float64), (-1,))
+        except (TypeError, ValueError):
+            raise ShapeError(f"x0 must be a point of {self.dim} numbers, got {x0!r:.80}") from None
+        if start.shape != (self.dim,):
+            raise ShapeError(f"x0 must be one point of length {self.dim}, got {x0!r:.80}")
+        return self.check_points(start)
+
     def values(self, points: npt.ArrayLike, backend: BackendName | Backend = "numpy") -> np.ndarray:
         r"""The objective :math:`f` itself at points of shape ``batch + (d,)`` (shape ``batch``).
 

@@ -138,9 +138,7 @@ def simulate(
     process = str(process).strip().lower()
     if process == "sgd" and substeps != 1:
         raise ShapeError(f"substeps={substeps} applies to SDE models, not to SGD itself")
-    start = problem.check_points(x0)
-    if start.shape != (problem.dim,):
-        raise ShapeError(f"x0 must be one point of length {problem.dim}, got shape {start.shape}")
+    start = problem.check_start(x0)
     work = paths * steps * substeps * problem.dim
     if work > MAX_WORK and not force:
         raise LimitError(

@@ -126,9 +126,7 @@ def exit_times(
     seed = check_integer(seed, "seed", 0)
     substeps = check_integer(substeps, "substeps", 1)
     max_steps = check_integer(max_steps, "max_steps", 1)
-    start = problem.check_points(np.reshape(np.asarray(x0, dtype=np.float64), (-1,)))
-    if start.shape != (problem.dim,):
-        raise ShapeError(f"x0 must be one point of length {problem.dim}, got shape {start.shape}")
+    start = problem.check_start(x0)
     if not region.inside(start[None, :])[0]:
         raise ShapeError(f"x0 = {start.tolist()} is not inside the region {region}")
     process = str(process).strip().lower()

@@ -338,12 +338,7 @@ def weak_orders(
     names = [str(m).strip().lower() for m in models]
     if not names or not all(names):
         raise ShapeError(f"give models by name, got {models!r}")
-    try:
-        start = np.reshape(np.asarray(x0, dtype=np.float64), (-1,))
-    except (TypeError, ValueError):
-        raise ShapeError(f"x0 must be a point of {problem.dim} numbers, got {x0!r}") from None
-    if start.shape != (problem.dim,) or not np.all(np.isfinite(start)):
-        raise ShapeError(f"x0 must be a point of {problem.dim} finite numbers, got {x0!r}")
+    start = problem.check_start(x0)
     for name in names:
         get_model(name, force=force)
     paths = check_integer(paths, "paths", 2)

@@ -200,3 +200,18 @@ def test_mpmath_jets_keep_full_precision() -> None:
         assert abs(jets.gradient[0] - (x1**2 + mpmath.mpf("0.3") / 7)) < mpmath.mpf(10) ** -48
         assert abs(jets.sigma[0, 0] - (mpmath.mpf(1) / 3 + x1**2)) < mpmath.mpf(10) ** -48
         assert abs(jets.sigma[1, 1] - mpmath.mpf(2) / 7) < mpmath.mpf(10) ** -48
+
+
+def test_check_start_is_the_one_start_point_check() -> None:
+    """simulate, exit_times and weak_order all validate x0 through Problem.check_start."""
+    from symsme.errors import NonFiniteError
+
+    p = Problem("x**2 + y**2", "x y")
+    np.testing.assert_array_equal(p.check_start([1, 2]), [1.0, 2.0])
+    np.testing.assert_array_equal(Problem("x**2", "x").check_start(0.5), [0.5])
+    with pytest.raises(ShapeError, match="length 2"):
+        p.check_start([1, 2, 3])
+    with pytest.raises(ShapeError, match="numbers"):
+        p.check_start(["a", "b"])
+    with pytest.raises(NonFiniteError):
+        p.check_start([1, float("nan")])
