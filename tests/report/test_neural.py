@@ -71,3 +71,16 @@ def test_committed_experiments_match_the_settings(name, line):
 def test_saddle_document_on_a_small_budget():
     text = render_saddle({"paths": 300, "models": ("sgf", "ha-sme")})
     assert "| sgf |" in text and "| ha-sme |" in text and "whole steps" in text
+
+
+def test_where_hasme_stops_being_defined():
+    """The document's condition counts: no SGD path visits eta*lambda_max >= 1 at eta = 2/3
+    (minibatch steps are bounded), while HA-SME's Gaussian paths do (7.8% of 40000 in the
+    committed run; here 2000 paths, seed 1: between 5% and 11%); at eta = 1/8 none do."""
+    from symsme.report.neural import _fraction_outside, _model_fraction_outside
+
+    p = neural_problem()
+    start = np.array([float(v) for v in START])
+    assert _fraction_outside(p, start, Fraction(2, 3), 3) == 0.0
+    assert 0.05 < _model_fraction_outside(p, start, Fraction(2, 3), 3, 2, 2000) < 0.11
+    assert _model_fraction_outside(p, start, Fraction(1, 8), 16, 2, 500) == 0.0
