@@ -61,7 +61,9 @@ def save_figure(fig: Any, path: str | os.PathLike[str]) -> Path:
             raise SymsmeError(f"cannot write the plot {str(path)[:80]!r}: {exc.strerror}") from None
         os.close(handle)
         try:
-            fig.savefig(tmp, format=suffix)
+            # no creation date in SVG/PDF, so that a regenerated figure is byte-identical
+            metadata = {"Date": None} if suffix == "svg" else {"CreationDate": None}
+            fig.savefig(tmp, format=suffix, metadata=None if suffix == "png" else metadata)
             os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 is for the temporary file only
             os.replace(tmp, target)
         except OSError as exc:

@@ -84,3 +84,21 @@ def test_where_hasme_stops_being_defined():
     assert _fraction_outside(p, start, Fraction(2, 3), 3) == 0.0
     assert 0.05 < _model_fraction_outside(p, start, Fraction(2, 3), 3, 2, 2000) < 0.11
     assert _model_fraction_outside(p, start, Fraction(1, 8), 16, 2, 500) == 0.0
+
+
+def test_svg_figures_carry_no_date(tmp_path):
+    """Regenerated figures are byte-identical: no creation date in SVG (or PDF)."""
+    from symsme.report.plots import pyplot, save_figure
+
+    plt = pyplot()
+    plt.rcParams["svg.hashsalt"] = "symsme"
+    paths = []
+    for name in ("a.svg", "b.svg"):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [1, 0])
+        paths.append(save_figure(fig, tmp_path / name))
+    text = paths[0].read_text()
+    assert "dc:date" not in text and text == paths[1].read_text()
+    fig, ax = plt.subplots()
+    save_figure(fig, tmp_path / "c.pdf")
+    assert b"CreationDate" not in (tmp_path / "c.pdf").read_bytes()
