@@ -44,6 +44,7 @@ __all__ = [
     "poly_to_str",
     "poly_to_latex",
     "poly_from_sympy",
+    "evaluate_polynomial",
     "JetAlgebra",
     "JetBasis",
     "JETS",
@@ -415,21 +416,35 @@ class JetBasis:
 
     def evaluate(self, terms: Mapping[Any, Fraction], jets: Mapping[tuple[str, int], Any]) -> Any:
         """Sum of coefficient times product of jet values (float, or exact in object arrays)."""
-        import numpy as np
+        values = {v: _jet_value(v, jets) for m in terms for v in m}
+        values.setdefault(G(0), _jet_value(G(0), jets))
+        return evaluate_polynomial(terms, values)
 
-        total: Any = None
-        for m, c in terms.items():
-            value: Any = None
-            for v in m:
-                x = _jet_value(v, jets)
-                value = x if value is None else value * x
-            if value is None:  # the constant monomial
-                value = np.ones_like(_jet_value(G(0), jets))
-            value = value * coefficient_like(c, value)
-            total = value if total is None else total + value
-        if total is None:
-            return np.zeros_like(_jet_value(G(0), jets))
-        return total
+
+def evaluate_polynomial(terms: Mapping[Any, Fraction], values: Mapping[int, Any]) -> Any:
+    """A jet polynomial at values of its variables (variable id -> number or array; the shape
+    of a zero or constant polynomial is that of any value given)."""
+    import numpy as np
+
+    if not values:
+        raise KeyError("no variable values given")
+    like = next(iter(values.values()))
+    total: Any = None
+    for m, c in terms.items():
+        value: Any = None
+        for v in m:
+            try:
+                x = values[v]
+            except KeyError:
+                raise KeyError(f"no value given for {var_name(v)}") from None
+            value = x if value is None else value * x
+        if value is None:  # the constant monomial
+            value = np.ones_like(like)
+        value = value * coefficient_like(c, value)
+        total = value if total is None else total + value
+    if total is None:
+        return np.zeros_like(like)
+    return total
 
 
 JETS = JetBasis()

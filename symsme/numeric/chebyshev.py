@@ -17,6 +17,7 @@ the nodes, then differentiation or evaluation of the series.
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 
 import numpy as np
@@ -26,7 +27,7 @@ from numpy.polynomial import chebyshev
 from symsme.errors import ShapeError
 from symsme.validate import check_integer
 
-__all__ = ["ChebyshevGrid", "smooth_cutoff"]
+__all__ = ["ChebyshevGrid", "analytic_cutoff", "polynomial_cutoff", "smooth_cutoff"]
 
 
 class ChebyshevGrid:
@@ -124,3 +125,61 @@ def smooth_cutoff(
     left = ramp((x - a) / (lo - a)) if lo > a else np.ones_like(x)
     right = ramp((b - x) / (b - hi)) if b > hi else np.ones_like(x)
     return left * right
+
+
+def polynomial_cutoff(
+    points: npt.ArrayLike, inner: tuple[float, float], outer: tuple[float, float]
+) -> np.ndarray:
+    r"""The polynomial :math:`\chi = 1 - t^{2p}`, :math:`t` the position in ``outer`` mapped to
+    :math:`[-1, 1]`: 0 at the ends of ``outer`` and 1 on ``inner`` to :math:`10^{-16}`
+    (:math:`p` the least with :math:`|t|^{2p} \le 10^{-16}` at both ends of ``inner``).
+
+    Unlike :func:`smooth_cutoff`, whose ramp is only :math:`C^5`, it is a polynomial of degree
+    :math:`2p`: a function multiplied by it keeps geometrically decaying Chebyshev coefficients,
+    so its high derivatives stay accurate.
+
+    Raises
+    ------
+    ShapeError
+        ``inner`` not strictly inside ``outer``, or so close to its ends that :math:`p > 200`.
+    """
+    x = np.asarray(points, dtype=np.float64)
+    (lo, hi), (a, b) = inner, outer
+    if not a < lo < hi < b:
+        raise ShapeError(f"the cutoff needs [{lo}, {hi}] strictly inside [{a}, {b}]")
+    edge = max(abs(2 * lo - a - b), abs(2 * hi - a - b)) / (b - a)
+    power = math.ceil(math.log(1e-16) / (2 * math.log(edge)))
+    if power > 200:
+        raise ShapeError(f"[{lo}, {hi}] is too close to the ends of [{a}, {b}] for a cutoff")
+    t = (2 * x - (a + b)) / (b - a)
+    return np.asarray(1.0 - t ** (2 * power))
+
+
+def analytic_cutoff(
+    points: npt.ArrayLike,
+    inner: tuple[float, float],
+    outer: tuple[float, float],
+    widths: float = 12.0,
+) -> np.ndarray:
+    r"""1 on ``inner`` and 0 at the ends of ``outer`` to about :math:`10^{-17}`, an entire
+    function between: the product of two error-function steps,
+
+    .. math::
+
+        \chi(x) = \tfrac14\big(1 + \operatorname{erf}\tfrac{x - m_-}{w_-}\big)
+                  \big(1 - \operatorname{erf}\tfrac{x - m_+}{w_+}\big),
+
+    centred in each ramp (:math:`m_\pm`) with width :math:`w_\pm` the ramp over ``widths``
+    (12: :math:`\tfrac12\operatorname{erfc}(6) < 10^{-16}` at both ends of a ramp; 8:
+    :math:`\tfrac12\operatorname{erfc}(4) < 10^{-8}`, a gentler ramp).  Unlike :func:`smooth_cutoff`
+    (:math:`C^5`), a function multiplied by it keeps geometrically decaying Chebyshev
+    coefficients, so its high derivatives stay accurate.
+    """
+    x = np.asarray(points, dtype=np.float64)
+    (lo, hi), (a, b) = inner, outer
+    if not a < lo < hi < b:
+        raise ShapeError(f"the cutoff needs [{lo}, {hi}] strictly inside [{a}, {b}]")
+    step = np.vectorize(math.erf, otypes=[np.float64])
+    left = 0.5 * (1 + step((x - (a + lo) / 2) / ((lo - a) / widths)))
+    right = 0.5 * (1 - step((x - (hi + b) / 2) / ((b - hi) / widths)))
+    return np.asarray(left * right)

@@ -50,12 +50,13 @@ from symsme.errors import (
     StepSizeError,
 )
 from symsme.exact.backward import sde_expectation, sgd_expectation
+from symsme.exact.generator import generator_expectation, generator_model, generator_order
 from symsme.models import get_model, sde_model
 from symsme.numeric.psd import PsdMode, PsdTally, check_psd_mode
 from symsme.problems import Problem
 from symsme.progress import progress_bar
 from symsme.simulate import simulate
-from symsme.validate import check_choice, check_integer, check_step_size
+from symsme.validate import check_choice, check_integer, check_order, check_step_size
 
 __all__ = [
     "MC_SCHEMES",
@@ -237,7 +238,9 @@ def weak_order(
     etas:
         Step sizes (exact rationals or floats).
     models:
-        Registered model names (``"sgf"``, ``"sme2"``, ``"ha-sme"``, ``"me3"``, ...).
+        Registered model names (``"sgf"``, ``"sme2"``, ``"ha-sme"``, ``"me3"``, ...), or
+        ``"genK"``: SGD's modified generator truncated through :math:`\eta^K`
+        (:mod:`symsme.exact.generator`; deterministic method, 1-D, weak order :math:`K + 1`).
     method:
         ``"deterministic"`` (default in 1-D) or ``"monte-carlo"`` (default for ``d > 1``).
     tol:
@@ -339,8 +342,17 @@ def weak_orders(
     if not names or not all(names):
         raise ShapeError(f"give models by name, got {models!r}")
     start = problem.check_start(x0)
+    generators = {name: generator_order(name) for name in names}
     for name in names:
-        get_model(name, force=force)
+        if generators[name] is None:
+            get_model(name, force=force)
+        elif method != "deterministic":
+            raise ShapeError(
+                f"model {name!r} (the modified generator) has no sample paths: it is computed "
+                "with method='deterministic' only (1-D)"
+            )
+        else:
+            check_order(generators[name])
     paths = check_integer(paths, "paths", 2)
     sgd_paths = paths if sgd_paths is None else check_integer(sgd_paths, "sgd_paths", 2)
     substeps = check_integer(substeps, "substeps", 1)
@@ -368,9 +380,16 @@ def weak_orders(
                 found: dict[str, Estimate | None] = {}
                 try:
                     if method == "deterministic":
-                        model = sde_model(problem, name, eta, psd=psd, force=force)
+                        order = generators[name]
+                        if order is None:
+                            model = sde_model(problem, name, eta, psd=psd, force=force)
+                        else:
+                            gen = generator_model(problem, order, eta, force=force)
                         for label, test in checked.items():
-                            m = sde_expectation(model, test, start, time, steps=k, tol=tol)
+                            if order is None:
+                                m = sde_expectation(model, test, start, time, steps=k, tol=tol)
+                            else:
+                                m = generator_expectation(gen, test, start, time, steps=k, tol=tol)
                             found[label] = Estimate(m.value, m.error_bound)
                             _tick(bar)
                     else:

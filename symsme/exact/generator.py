@@ -1,0 +1,453 @@
+r"""Deterministic expectations of SGD's truncated modified generator in 1-D (``genK``).
+
+The generator ansatz (:mod:`symsme.derive.ansatz.generator`) gives, through order :math:`K`,
+
+.. math::
+
+    L^{(K)} = \sum_{n + k \le K + 1} \frac{\eta^{n-1+k}}{n!} A_{n,k}(x)\, \partial^n,
+
+whose :math:`e^{T L^{(K)}}` matches SGD's :math:`K = T/\eta` steps to weak order :math:`K + 1`
+whatever the noise (``symsme/DESIGN.md``, "The modified generator").  The truncated operator
+is of order :math:`K + 1` in :math:`\partial` with coefficients of both signs, so its evolution
+equation is ill-posed at high frequencies: :math:`e^{T L^{(K)}}` is *defined* here, as in weak
+backward error analysis (Debussche, Faou, SIAM J. Numer. Anal. 50, 2012), by the Gaussian part
+
+.. math::
+
+    \mathcal G = A_1 \partial + \tfrac\eta2 A_2 \partial^2, \qquad
+    \mathcal R = L^{(K)} - \mathcal G = \sum_{n \ge 3} \frac{\eta^{n-1}}{n!} A_n \partial^n
+    = O(\eta^r),
+
+and the Dyson (variation-of-constants) series in :math:`\mathcal R` with :math:`m` terms,
+
+.. math::
+
+    e^{T(\mathcal G + \mathcal R)}\varphi \approx \sum_{j=0}^{m} u_j(T), \qquad
+    u_0(s) = e^{s\mathcal G}\varphi, \qquad
+    u_j(s) = \int_0^s e^{(s-\sigma)\mathcal G}\, \mathcal R\, u_{j-1}(\sigma)\, d\sigma,
+
+whose remainder is :math:`O(\eta^{r(m+1)})`.  :math:`r` is the lowest power of :math:`\eta` in
+:math:`\mathcal R` (2 for non-Gaussian noise, :math:`A_{3,0} = -\kappa_3`; 3 for Gaussian noise
+with state-dependent :math:`\Sigma`; 4 for constant :math:`\Sigma`) and :math:`m` is the least
+with :math:`r(m+1) \ge K + 2`, one order beyond the truncation's own error, so the Dyson
+remainder never sets the weak error.  :math:`\mathcal R` only ever acts on smooth functions
+(:math:`u_{j-1}`), never inside an exponential.
+
+**Numerics.**  :math:`\mathcal G` is collocated on a Chebyshev grid and :math:`e^{h\mathcal G}`
+applied by Padé steps, exactly as for an SDE model (:func:`symsme.exact.backward.sde_expectation`:
+same domain, cutoff :math:`\chi` of the diffusion and of :math:`\mathcal R`, refinement and error
+bound).  Each Dyson term is advanced step by step,
+
+.. math::
+
+    u_j(s + h) = e^{h\mathcal G} u_j(s)
+        + \sum_q \omega_q\, e^{(h - \tau_q)\mathcal G}\, \mathcal R\, u_{j-1}(s + \tau_q),
+
+with Gauss-Legendre nodes :math:`\tau_q` on :math:`[0, h]` (the same matrices serve
+:math:`\tau_q` and :math:`h - \tau_q`); :math:`u_0(s + \tau_q) = e^{\tau_q \mathcal G} u_0(s)`
+exactly, higher :math:`u_{j-1}` by degree-6 interpolation in :math:`s`.  :math:`\partial^n` is
+taken in Chebyshev coefficient space after the coefficients are cut where they reach their
+rounding plateau, so that differentiation does not amplify rounding noise (the refinement
+would catch it: levels would disagree).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import sympy as sp
+from numpy.polynomial import chebyshev, legendre
+
+from symsme.algebra.jets import STRIDE, evaluate_polynomial, var_name
+from symsme.algebra.series import Series
+from symsme.errors import NotPositiveSemidefiniteError, ShapeError, SymsmeError
+from symsme.exact.backward import (
+    _PADE,
+    _TIME_STEP,
+    Expectation,
+    _check_start,
+    _check_tol,
+    _grid_size,
+    _intervals,
+    _refine,
+    _region,
+    check_one_dimensional,
+)
+from symsme.numeric.chebyshev import ChebyshevGrid, analytic_cutoff, polynomial_cutoff
+from symsme.numeric.exponential import step_matrix
+from symsme.problems import Problem
+from symsme.validate import check_order, check_step_size
+
+__all__ = [
+    "GeneratorModel",
+    "generator_expectation",
+    "generator_model",
+    "generator_order",
+    "minibatch_cumulants",
+]
+
+_NAME = re.compile(r"gen(\d{1,2})")
+_STENCIL = 7  # interpolation points in s for u_{j-1}, j >= 2
+
+
+def generator_order(name: Any) -> int | None:
+    """``K`` for a model name ``genK`` (case, ``-`` and ``_`` ignored), else ``None``."""
+    key = str(name).lower().replace("-", "").replace("_", "").strip()
+    match = _NAME.fullmatch(key)
+    return int(match.group(1)) if match else None
+
+
+@lru_cache(maxsize=32)
+def _families(order: int, noise: str, sigma: str, force: bool) -> tuple[tuple[Series, ...], ...]:
+    from symsme.derive import modified_equation
+
+    me = modified_equation(
+        order, ansatz="generator", noise=noise, sigma=sigma, progress=False, force=force
+    )
+    return me.kramers_moyal
+
+
+@dataclass(frozen=True)
+class GeneratorModel:
+    r"""The truncation :math:`L^{(K)}` bound to a 1-D problem and a step size
+    (:func:`generator_model`)."""
+
+    problem: Problem
+    order: int
+    eta: sp.Rational | sp.Float
+    noise: str
+    r"""``"gaussian"`` (the problem's :math:`\Sigma`) or ``"minibatch"`` (a finite sum: its
+    minibatch cumulants)."""
+    families: tuple[tuple[Series, ...], ...]
+    r""":math:`A_n = (A_{n,0}, \dots, A_{n,K+1-n})` for :math:`n = 1..K+1`."""
+
+    @property
+    def label(self) -> str:
+        return f"gen{self.order}"
+
+    @property
+    def leading_power(self) -> int | None:
+        r""":math:`r`: the lowest power of :math:`\eta` in :math:`\mathcal R` (``None`` when
+        :math:`\mathcal R = 0`)."""
+        powers = [
+            n - 1 + k
+            for n, family in enumerate(self.families, start=1)
+            if n >= 3
+            for k, series in enumerate(family)
+            if series
+        ]
+        return min(powers, default=None)
+
+    @property
+    def dyson_terms(self) -> int:
+        r""":math:`m`, the least with :math:`r(m + 1) \ge K + 2` (0 when :math:`\mathcal R = 0`)."""
+        r = self.leading_power
+        return 0 if r is None else max(0, math.ceil((self.order + 2) / r) - 1)
+
+    def variables(self) -> set[int]:
+        """The jet variables the coefficients use."""
+        return {v for family in self.families for series in family for m in series for v in m}
+
+    def coefficients(
+        self, nodes: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]:
+        r""":math:`A_1` and :math:`A_2` (truncated :math:`\eta`-series) and
+        :math:`c_n = \frac{\eta^{n-1}}{n!} A_n` for :math:`n \ge 3` at the nodes."""
+        values = jet_values(self.problem, nodes, self.variables() | {0})
+        eta = float(self.eta)
+        series = [
+            sum(
+                (eta**k * evaluate_polynomial(a, values) for k, a in enumerate(family)),
+                np.zeros_like(nodes),
+            )
+            for family in self.families
+        ]
+        higher = {
+            n: eta ** (n - 1) / math.factorial(n) * series[n - 1]
+            for n in range(3, len(series) + 1)
+            if any(self.families[n - 1])
+        }
+        for name, value in (("A_1", series[0]), ("A_2", series[1]), *higher.items()):
+            if not np.all(np.isfinite(value)):
+                j = int(np.argmin(np.isfinite(value)))
+                raise SymsmeError(f"{self.label}: {name} is not finite at x = {nodes[j]:.10g}")
+        return series[0], series[1], higher
+
+
+def generator_model(
+    problem: Problem, order: int, eta: Any, *, force: bool = False
+) -> GeneratorModel:
+    r"""``genK``: the modified generator of SGD on ``problem`` truncated through
+    :math:`\eta^K` (``order`` = :math:`K`, weak order :math:`K + 1`), at step size ``eta``.
+
+    A :meth:`~symsme.problems.Problem.finite_sum` gets the generator for general noise with its
+    minibatch cumulants (:func:`minibatch_cumulants`); another problem the Gaussian one with
+    its :math:`\Sigma` (constant-:math:`\Sigma` terms only when :math:`\Sigma` is constant).
+
+    Raises
+    ------
+    DimensionError
+        ``d != 1``.
+    OrderError, LimitError
+        As :func:`symsme.derive.modified_equation` with ``ansatz="generator"``.
+    """
+    check_one_dimensional(problem, "the modified generator's expectations")
+    order = check_order(order)
+    eta_exact = check_step_size(eta)
+    finite = problem.per_sample_losses is not None
+    noise = "minibatch" if finite else "gaussian"
+    constant = not finite and not problem.sigma.free_symbols
+    families = _families(
+        order, "general" if finite else "gaussian", "constant" if constant else "state", force
+    )
+    return GeneratorModel(problem, order, eta_exact, noise, families)
+
+
+def jet_values(problem: Problem, nodes: np.ndarray, variables: set[int]) -> dict[int, np.ndarray]:
+    r"""Values of the 1-D jet variables (ids of :mod:`symsme.algebra.jets`) at the nodes:
+    :math:`g_k = f^{(k+1)}`, :math:`s_k = \Sigma^{(k)}` and, for a finite sum, the cumulant
+    derivatives :math:`\kappa_n^{(j)}` (:func:`minibatch_cumulants`)."""
+    points = nodes[:, None]
+    f_order = 1 + max((v // STRIDE for v in variables if v % STRIDE == 0), default=0)
+    s_vars = [v for v in variables if v % STRIDE == 1]
+    s_order = max((v // STRIDE for v in s_vars), default=None)
+    jets = problem.jets(points, f_order, s_order)
+    values: dict[int, np.ndarray] = {}
+    for v in variables:
+        k, family = divmod(v, STRIDE)
+        if family == 0:
+            values[v] = np.reshape(jets.grad_f[k + 1], len(nodes))
+        elif family == 1:
+            values[v] = np.reshape(jets.grad_sigma[k], len(nodes))
+    cumulant_vars = [v for v in variables if v % STRIDE >= 2]
+    if cumulant_vars:
+        if problem.per_sample_losses is None:
+            names = ", ".join(sorted(var_name(v) for v in cumulant_vars))
+            raise ShapeError(f"noise cumulants ({names}) need a Problem.finite_sum(...)")
+        top = max(v % STRIDE + 1 for v in cumulant_vars)
+        derivatives = max(v // STRIDE for v in cumulant_vars)
+        cumulants = minibatch_cumulants(problem, nodes, top, derivatives)
+        for v in cumulant_vars:
+            k, family = divmod(v, STRIDE)
+            values[v] = cumulants[family + 1][k]
+    return values
+
+
+def _series_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Truncated Taylor series product along the last axis."""
+    terms = int(a.shape[-1])
+    out = np.zeros(np.broadcast_shapes(a.shape, b.shape))
+    for j in range(terms):
+        out[..., j:] += a[..., j : j + 1] * b[..., : terms - j]
+    return out
+
+
+def minibatch_cumulants(
+    problem: Problem, nodes: Any, max_cumulant: int, derivatives: int
+) -> dict[int, np.ndarray]:
+    r"""The cumulants :math:`\kappa_n` (:math:`2 \le n \le` ``max_cumulant``) of the minibatch
+    gradient of a 1-D finite sum and their derivatives up to ``derivatives``: ``{n: array of
+    shape (derivatives + 1, len(nodes))}``.
+
+    A minibatch of :math:`B` samples drawn with replacement averages :math:`B` independent
+    draws of :math:`f_i'`, so :math:`\kappa_n = \kappa_n^{(1)} / B^{n-1}`, where the one-draw
+    cumulants follow from the central moments :math:`\mu_r = \frac1n \sum_i (f_i' - f')^r` by
+    :math:`\kappa_r = \mu_r - \sum_{m=1}^{r-1} \binom{r-1}{m-1} \kappa_m \mu_{r-m}`.  The
+    derivatives come from the same formulas applied to truncated Taylor series in :math:`x`
+    (jet arithmetic), from the per-sample derivatives :math:`f_i^{(j+1)}`.
+    """
+    if problem.per_sample_losses is None or problem.batch_size is None:
+        raise ShapeError("minibatch cumulants need a Problem.finite_sum(...)")
+    check_one_dimensional(problem, "minibatch cumulants")
+    x = np.reshape(np.asarray(nodes, dtype=np.float64), (-1,))
+    terms = derivatives + 1
+    samples = problem.sample_problems()
+    per_sample = np.empty((len(samples), len(x), terms))
+    for i, sample in enumerate(samples):
+        jets = sample.jets(x[:, None], terms)
+        for j in range(terms):
+            per_sample[i, :, j] = np.reshape(jets.grad_f[j + 1], len(x)) / math.factorial(j)
+    centred = per_sample - per_sample.mean(axis=0)
+    moments = {0: np.zeros((len(x), terms))}
+    moments[0][:, 0] = 1.0
+    power = np.zeros_like(centred)
+    power[..., 0] = 1.0
+    for r in range(1, max_cumulant + 1):
+        power = _series_product(power, centred)
+        moments[r] = power.mean(axis=0)
+    cumulants: dict[int, np.ndarray] = {}
+    for r in range(1, max_cumulant + 1):
+        value = moments[r].copy()
+        for m in range(1, r):
+            value -= math.comb(r - 1, m - 1) * _series_product(cumulants[m], moments[r - m])
+        cumulants[r] = value
+    batch = problem.batch_size
+    factorials = np.array([math.factorial(j) for j in range(terms)], dtype=np.float64)
+    return {
+        r: (cumulants[r] * factorials / float(batch) ** (r - 1)).T
+        for r in range(2, max_cumulant + 1)
+    }
+
+
+def _chop(coefficients: np.ndarray) -> np.ndarray:
+    r"""Chebyshev coefficients cut where their envelope reaches the rounding plateau: the
+    plateau is estimated from the coefficients of degree :math:`N/2..3N/4` (pure rounding when
+    the grid resolves the function), and everything after the envelope falls below eight times
+    it (at least :math:`4\varepsilon` of the largest) is set to zero."""
+    size = np.abs(coefficients)
+    scale = float(size.max(initial=0.0))
+    if scale == 0.0:
+        return coefficients
+    n = len(coefficients) - 1
+    plateau = float(np.median(size[n // 2 : max(n // 2 + 1, 3 * n // 4)]))
+    threshold = max(8 * plateau, 4 * np.finfo(float).eps * scale)
+    envelope = np.maximum.accumulate(size[::-1])[::-1]
+    cut = int(np.count_nonzero(envelope > threshold))
+    out = coefficients.copy()
+    out[cut:] = 0.0
+    return out
+
+
+def _lagrange_weights(points: np.ndarray, t: float) -> np.ndarray:
+    weights = np.ones(len(points))
+    for i, p in enumerate(points):
+        for j, q in enumerate(points):
+            if i != j:
+                weights[i] *= (t - q) / (p - q)
+    return weights
+
+
+def generator_expectation(
+    model: GeneratorModel,
+    test: Problem,
+    x0: Any,
+    time: Any,
+    *,
+    steps: int | None = None,
+    tol: float = 1e-10,
+) -> Expectation:
+    r""":math:`(e^{T L^{(K)}}\varphi)(x_0)` for a :class:`GeneratorModel`, ``time`` =
+    :math:`T`, with an error bound (see the module docstring).
+
+    ``steps`` (the SGD steps :math:`T/\eta`) only sizes the domain like the SGD run's.
+
+    Raises
+    ------
+    NotPositiveSemidefiniteError
+        :math:`A_2 < 0` where the process can go (the Gaussian part is ill-posed there; named).
+    AccuracyError
+        ``tol`` not reached.
+    DivergenceError, DimensionError
+        As :func:`symsme.exact.backward.sde_expectation`.
+    """
+    problem = model.problem
+    check_one_dimensional(test)
+    time_f = float(check_step_size(time))
+    tol = _check_tol(tol)
+    start = _check_start(problem, x0)
+    eta = float(model.eta)
+    k = steps if steps is not None else max(1, round(time_f / eta))
+    lo, hi, spread = _region(problem, start, eta, k)
+    terms = model.dyson_terms
+
+    def compute(level: int, widen: float) -> tuple[float, int, tuple[float, float]]:
+        inner, support, outer = _generator_intervals(lo, hi, spread, widen)
+        grid = ChebyshevGrid(_grid_size(level, widen), *outer)
+        nodes = grid.nodes
+        drift, diffusion, higher = model.coefficients(nodes)
+        inside = (nodes >= inner[0]) & (nodes <= inner[1])
+        bad = inside & (diffusion < 0)
+        if np.any(bad):
+            j = int(np.argmax(bad))
+            raise NotPositiveSemidefiniteError(
+                f"{model.label} at eta = {eta:.10g}: A_2 = {diffusion[j]:.6g} < 0 at "
+                f"x = {nodes[j]:.10g}, where the process can go"
+            )
+        chi = polynomial_cutoff(nodes, inner, outer)
+        generator = drift[:, None] * grid.derivative_matrix(1) + (
+            0.5 * eta * chi * np.maximum(diffusion, 0.0)
+        )[:, None] * grid.derivative_matrix(2)
+        if drift[0] > 0:  # nodes[0] is the right end: stopped where the drift points out
+            generator[0] = 0.0
+        if drift[-1] < 0:
+            generator[-1] = 0.0
+        n = math.ceil(time_f / _TIME_STEP) * (1 + level // 2)
+        h = time_f / n
+        step = grid.filter_matrix() @ step_matrix(generator, h, _PADE)
+        u = [test.values(nodes[:, None])]
+        for _ in range(n):
+            u.append(step @ u[-1])
+        total = u[-1].copy()
+        if terms:
+            remainder = _remainder_matrix(grid, analytic_cutoff(nodes, inner, support, 8.0), higher)
+            to_coefficients = grid.to_coefficients
+
+            def apply_r(v: np.ndarray) -> np.ndarray:
+                return remainder @ _chop(to_coefficients @ v)
+
+            z, w = legendre.leggauss(4 + level // 2)
+            taus, weights = h * (z + 1) / 2, h * w / 2
+            partial = [step_matrix(generator, tau, _PADE) for tau in taus]
+            previous = np.array(u)
+            for j in range(1, terms + 1):
+                current = np.zeros_like(previous)
+                for i in range(n):
+                    acc = step @ current[i]
+                    for q, (tau, weight) in enumerate(zip(taus, weights, strict=True)):
+                        if j == 1:
+                            inner_value = partial[q] @ previous[i]
+                        else:
+                            inner_value = _interpolate(previous, i + tau / h)
+                        acc = acc + weight * (partial[-1 - q] @ apply_r(inner_value))
+                    current[i + 1] = acc
+                total = total + current[-1]
+                previous = current
+        return float(grid.interpolate(total, start)), grid.size, outer
+
+    what = f"{model.label}'s E phi at eta = {eta:.10g}"
+    return _refine(compute, tol, what, 3 * math.ceil(time_f / _TIME_STEP))
+
+
+def _generator_intervals(
+    lo: float, hi: float, spread: float, widen: float
+) -> tuple[tuple[float, float], tuple[float, float], tuple[float, float]]:
+    r"""Three nested intervals: the inner one (everything that matters, as for an SDE); the
+    support of :math:`\mathcal R`, whose cutoff falls from 1 to 0 over one more margin; and the
+    grid's interval, where the diffusion's cutoff falls over the ramp.  :math:`\mathcal R`
+    is (to rounding) zero where the diffusion's cutoff varies and near the grid's ends, so
+    neither the ramp's features nor the :math:`k^{2n}` growth of :math:`\partial^n T_k` at the
+    ends enters the Dyson terms."""
+    inner, _ = _intervals(lo, hi, spread, widen)
+    margin = widen * (8 * spread + 0.25)
+    ramp, end = min(2 * margin, 2.0), min(margin, 1.0)
+    support = (inner[0] - ramp, inner[1] + ramp)
+    return inner, support, (support[0] - end, support[1] + end)
+
+
+def _remainder_matrix(
+    grid: ChebyshevGrid, chi: np.ndarray, higher: dict[int, np.ndarray]
+) -> np.ndarray:
+    r""":math:`\chi \sum_{n \ge 3} c_n \partial^n` as a matrix on Chebyshev coefficients."""
+    size = grid.size
+    scale = 2.0 / (grid.b - grid.a)
+    out = np.zeros((size + 1, size + 1))
+    for n, c in higher.items():
+        series = chebyshev.chebder(np.eye(size + 1), n, scl=scale)
+        values = chebyshev.chebvander(grid.reference, size - n) @ series
+        out += (chi * c)[:, None] * values
+    return out
+
+
+def _interpolate(values: np.ndarray, t: float) -> np.ndarray:
+    """Degree-6 Lagrange interpolation in the step index ``t`` of rows ``values[i]``."""
+    last = len(values) - 1
+    width = min(_STENCIL, last + 1)
+    first = min(max(int(math.floor(t)) - (width - 1) // 2, 0), last + 1 - width)
+    points = np.arange(first, first + width, dtype=np.float64)
+    weights = _lagrange_weights(points, t)
+    return np.asarray(weights @ values[first : first + width])
