@@ -295,17 +295,21 @@ def minibatch_cumulants(
 
 
 def _chop(coefficients: np.ndarray) -> np.ndarray:
-    r"""Chebyshev coefficients cut where their envelope reaches the rounding plateau: the
-    plateau is estimated from the coefficients of degree :math:`N/2..3N/4` (pure rounding when
-    the grid resolves the function), and everything after the envelope falls below eight times
-    it (at least :math:`4\varepsilon` of the largest) is set to zero."""
+    r"""Chebyshev coefficients cut where their envelope reaches the rounding plateau, so that
+    differentiation does not amplify rounding noise.  The plateau is estimated by the median
+    magnitude of the last quarter of the coefficients (pure rounding when the grid resolves the
+    function); everything after the envelope falls below eight times it is set to zero, but
+    never above :math:`10^{-12}` of the largest coefficient (an unresolved function keeps its
+    coefficients: the refinement then sees the levels disagree) nor below
+    :math:`64\varepsilon` of it."""
     size = np.abs(coefficients)
     scale = float(size.max(initial=0.0))
     if scale == 0.0:
         return coefficients
     n = len(coefficients) - 1
-    plateau = float(np.median(size[n // 2 : max(n // 2 + 1, 3 * n // 4)]))
-    threshold = max(8 * plateau, 4 * np.finfo(float).eps * scale)
+    plateau = float(np.median(size[3 * n // 4 :]))
+    eps = float(np.finfo(float).eps)
+    threshold = max(min(8 * plateau, 1e-12 * scale), 64 * eps * scale)
     envelope = np.maximum.accumulate(size[::-1])[::-1]
     cut = int(np.count_nonzero(envelope > threshold))
     out = coefficients.copy()
@@ -369,13 +373,11 @@ def generator_expectation(
                 f"x = {nodes[j]:.10g}, where the process can go"
             )
         chi = polynomial_cutoff(nodes, inner, outer)
-        generator = drift[:, None] * grid.derivative_matrix(1) + (
+        # nodes[0] is the right end: where the drift points out, it is slowed to rest
+        frozen = _freeze(nodes, inner, outer, left=drift[-1] < 0, right=drift[0] > 0)
+        generator = (frozen * drift)[:, None] * grid.derivative_matrix(1) + (
             0.5 * eta * chi * np.maximum(diffusion, 0.0)
         )[:, None] * grid.derivative_matrix(2)
-        if drift[0] > 0:  # nodes[0] is the right end: stopped where the drift points out
-            generator[0] = 0.0
-        if drift[-1] < 0:
-            generator[-1] = 0.0
         n = math.ceil(time_f / _TIME_STEP) * (1 + level // 2)
         h = time_f / n
         step = grid.filter_matrix() @ step_matrix(generator, h, _PADE)
@@ -427,6 +429,36 @@ def _generator_intervals(
     ramp, end = min(2 * margin, 2.0), min(margin, 1.0)
     support = (inner[0] - ramp, inner[1] + ramp)
     return inner, support, (support[0] - end, support[1] + end)
+
+
+def _freeze(
+    nodes: np.ndarray,
+    inner: tuple[float, float],
+    outer: tuple[float, float],
+    *,
+    left: bool,
+    right: bool,
+) -> np.ndarray:
+    r"""The factor on the drift: 1, except beyond the inner interval at an end where the drift
+    points out of the grid, where an error-function step (width 1/12 of the distance to the
+    end) slows it to rest.
+    There the process leaves the grid; an SDE model stops it (:math:`u = \varphi` at that end),
+    which puts a kink into :math:`u` that high derivatives cannot take.  Slowed smoothly, the
+    flow compresses towards the end and :math:`u` stays analytic; nothing changes where the
+    process can go."""
+    out = np.ones_like(nodes)
+    if left:
+        width = (inner[0] - outer[0]) / 12
+        centre = (inner[0] + outer[0]) / 2
+        out *= 0.5 * (1 + _erf((nodes - centre) / width))
+    if right:
+        width = (outer[1] - inner[1]) / 12
+        centre = (inner[1] + outer[1]) / 2
+        out *= 0.5 * (1 - _erf((nodes - centre) / width))
+    return out
+
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
 
 
 def _remainder_matrix(

@@ -261,6 +261,12 @@ def _generator_1d() -> str:
     return "\n".join(out)
 
 
+def _generator_weak_orders() -> str:
+    from symsme.report.generator_orders import render_generator_weak_orders
+
+    return render_generator_weak_orders()
+
+
 def _escape_times() -> str:
     from symsme.report.escape_tables import render_escape_times
 
@@ -277,6 +283,7 @@ DOCUMENTS: dict[str, Callable[[], str]] = {
     "ha-me-remainder.md": _ha_me_remainder,
     "escape-times.md": _escape_times,
     "1d-modified-generator.md": _generator_1d,
+    "1d-generator-weak-orders.md": _generator_weak_orders,
 }
 """File name -> the function that writes it (from engine results only)."""
 

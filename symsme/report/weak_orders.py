@@ -15,7 +15,7 @@ from fractions import Fraction
 from symsme.problems import Problem
 from symsme.verify import WeakOrder, fit_slope, weak_order
 
-__all__ = ["FLOOR", "render_weak_orders"]
+__all__ = ["FLOOR", "number_cell", "render_weak_orders"]
 
 FLOOR = 5e-12
 LOSS = "x**2/2 + log(cosh(x))"
@@ -30,10 +30,10 @@ def _cell(result: WeakOrder, name: str, i: int) -> str:
         return "undefined"
     if abs(error) < FLOOR or not result.resolved()[name][i]:
         return "< 5e-12"
-    return _number(error)
+    return number_cell(error)
 
 
-def _number(error: float) -> str:
+def number_cell(error: float) -> str:
     """Only digits far above the ~1e-12 accuracy, so the document is the same on every
     machine: 4 significant digits from 1e-8 on, 3 from 1e-9, 2 from 1e-10, else 1."""
     size = abs(error)
