@@ -280,7 +280,11 @@ def _add_evaluate(sub) -> None:  # noqa: ANN001
     e.add_argument(
         "--sigma", required=True, help='noise covariance, e.g. "[[1 + x1**2, 0], [0, 1]]"'
     )
-    e.add_argument("--model", required=True, help="sgf, sme2, me, ha-sme or ha-me (meK, ha-meK)")
+    e.add_argument(
+        "--model",
+        required=True,
+        help="sgf, sme2, me, ha-sme or ha-me (meK, ha-meK); genK (1-D): the modified generator",
+    )
     e.add_argument(
         "--order", type=_int_arg("--order"), default=None, help="K for --model me or ha-me"
     )
@@ -378,8 +382,44 @@ def _parse_point(text: str) -> list[str]:
     return parts
 
 
+def _evaluate_generator(
+    args: argparse.Namespace,
+    problem: Any,
+    order: int,
+    eta: Any,
+    point: list[str],
+    pts: Any,
+    backend: Any,
+) -> str:
+    """``evaluate --model genK``: the Kramers-Moyal coefficients A_1..A_{K+1} at the point."""
+    import numpy as np
+
+    from symsme.errors import OrderError
+    from symsme.exact.generator import generator_model
+    from symsme.report.evaluation import render_evaluation
+
+    if args.order is not None and args.order != order:
+        raise OrderError(f"model {args.model!r} has order {order}, but --order {args.order}")
+    model = generator_model(problem, order, eta, force=args.force)
+    coefficients = [a[0] for a in model.kramers_moyal(pts, backend)]
+    return render_evaluation(
+        model=args.model,
+        eta=eta,
+        eta_text=args.eta,
+        point_text=point,
+        point=pts,
+        drift=np.array([coefficients[0]]),
+        diffusion=np.array([[coefficients[1]]]),
+        order=order,
+        precision=args.precision,
+        fmt=args.format,
+        kramers_moyal=coefficients,
+    )
+
+
 def _evaluate(args: argparse.Namespace) -> str:
     from symsme.errors import ShapeError
+    from symsme.exact.generator import generator_order
     from symsme.models import sde_model
     from symsme.problems import Problem
     from symsme.report.evaluation import render_evaluation
@@ -397,6 +437,9 @@ def _evaluate(args: argparse.Namespace) -> str:
                 f"--at has {len(point)} coordinates but the loss has {problem.dim} variables "
                 f"({', '.join(v.name for v in problem.variables)})"
             )
+        generator = generator_order(args.model)
+        if generator is not None:
+            return _evaluate_generator(args, problem, generator, eta, point, pts, backend)
         model = sde_model(
             problem,
             args.model,

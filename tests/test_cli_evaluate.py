@@ -128,3 +128,56 @@ def test_bad_input(capsys, change, fragment):
     status, out, err = run(capsys, *args)
     assert status == 2 and out == ""
     assert err.count("\n") == 1 and fragment in err
+
+
+GENERATOR = [
+    "evaluate", "--loss", "x**2/2 + log(cosh(x))", "--vars", "x", "--sigma", "1 + sin(x)/2",
+    "--eta", "1/8", "--at", "0.5",
+]  # fmt: skip
+
+
+def test_generator_kramers_moyal(capsys):
+    """genK prints A_1..A_{K+1} at the point: A_1, A_2 are also the drift and diffusion; the
+    values agree with the API and, for A_3 and A_4, with the series by hand."""
+    from fractions import Fraction
+
+    from symsme.exact.generator import generator_model
+
+    assert main([*GENERATOR, "--model", "gen3", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["order"] == 3 and len(data["kramers_moyal"]) == 4
+    assert data["drift"] == [data["kramers_moyal"][0]]
+    assert data["diffusion"] == [[data["kramers_moyal"][1]]]
+    model = generator_model(
+        Problem("x**2/2 + log(cosh(x))", "x", "1 + sin(x)/2"), 3, Fraction(1, 8)
+    )
+    expected = [float(a[0]) for a in model.kramers_moyal([0.5])]
+    np.testing.assert_allclose(data["kramers_moyal"], expected, rtol=1e-14)
+    # by hand: through K = 3 the truncation keeps A_{3,k} for k <= 1, A_{3,0} = -k3 = 0 for
+    # Gaussian noise and A_{3,1} = -3/2 s0 s1, so A_3 = -3/2 eta s0 s1
+    x, eta = 0.5, 1 / 8
+    s0, s1 = 1 + np.sin(x) / 2, np.cos(x) / 2
+    assert data["kramers_moyal"][2] == pytest.approx(eta * (-1.5 * s0 * s1), rel=1e-14)
+    assert data["kramers_moyal"][3] == 0.0  # A_{4,0} = k4 = 0
+    assert main([*GENERATOR, "--model", "gen2"]) == 0
+    assert "A_3 = " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        (["--model", "gen3", "--order", "2"], "order 3"),
+        (["--model", "gen3", "--vars", "x,y", "--loss", "x**2 + y**2", "--at", "0,0",
+          "--sigma", "[[1, 0], [0, 1]]"], "1-D"),
+    ],
+)  # fmt: skip
+def test_generator_bad_input(capsys, change, fragment):
+    args = list(GENERATOR)
+    for option, value in zip(change[::2], change[1::2], strict=True):
+        if option in args:
+            args[args.index(option) + 1] = value
+        else:
+            args += [option, value]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -100,3 +100,18 @@ def test_bad_problem_input(capsys):
             capsys, "weak-order", *args, "--x0", "1", "--T", "1", "--etas", "0.5"
         )
         assert status == 2 and err.startswith("symsme: error:") and message in err, err
+
+
+def test_generator_models(capsys):
+    """genK on the command line: deterministic, weak order K + 1 beyond ME-K's cap 3 with
+    state-dependent Sigma; refused with Monte Carlo."""
+    args = [
+        "weak-order", "--loss", "x**2/2 + log(cosh(x - 1))", "--sigma", "1 + sin(x)/2",
+        "--test", "cos(x)", "--x0", "1", "--T", "1", "--etas", "1/16,1/32,1/64", "--tol", "1e-11",
+    ]  # fmt: skip
+    data = run_json(capsys, *args, "--models", "me4,gen2,gen4")
+    assert data["slopes"]["gen2"] == pytest.approx(3, abs=0.1)
+    assert data["slopes"]["gen4"] == pytest.approx(5, abs=0.15)
+    assert data["slopes"]["me4"] < 3.4
+    status, _, err = run(capsys, *args, "--models", "gen2", "--method", "monte-carlo")
+    assert status == 2 and "deterministic" in err and len(err.strip().splitlines()) == 1

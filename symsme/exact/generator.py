@@ -65,7 +65,7 @@ from numpy.polynomial import chebyshev, legendre
 
 from symsme.algebra.jets import STRIDE, evaluate_polynomial, var_name
 from symsme.algebra.series import Series
-from symsme.errors import NotPositiveSemidefiniteError, ShapeError, SymsmeError
+from symsme.errors import DimensionError, NonFiniteError, NotPositiveSemidefiniteError, ShapeError
 from symsme.exact.backward import (
     _PADE,
     _TIME_STEP,
@@ -78,6 +78,7 @@ from symsme.exact.backward import (
     _region,
     check_one_dimensional,
 )
+from symsme.numeric.backend import Backend, BackendName, get_backend
 from symsme.numeric.chebyshev import ChebyshevGrid, analytic_cutoff, polynomial_cutoff
 from symsme.numeric.exponential import step_matrix
 from symsme.problems import Problem
@@ -153,29 +154,46 @@ class GeneratorModel:
         """The jet variables the coefficients use."""
         return {v for family in self.families for series in family for m in series for v in m}
 
+    def kramers_moyal(
+        self, points: Any, backend: BackendName | Backend = "numpy"
+    ) -> tuple[np.ndarray, ...]:
+        r""":math:`A_n = \sum_k \eta^k A_{n,k}` (:math:`n = 1..K+1`) at 1-D ``points`` (a
+        flat array of :math:`x`; float64, or mpmath numbers with ``backend="mpmath"``).
+
+        Raises
+        ------
+        NonFiniteError
+            A coefficient that is not finite (naming the point).
+        """
+        backend = get_backend(backend) if isinstance(backend, str) else backend
+        x = np.reshape(np.asarray(points, dtype=np.float64 if backend.vectorised else object), -1)
+        values = jet_values(self.problem, x, self.variables() | {0}, backend)
+        h = backend.number(self.eta)
+        out = []
+        for n, family in enumerate(self.families, start=1):
+            total = np.zeros_like(values[0])
+            for k, a in enumerate(family):
+                if a:
+                    total = total + h**k * evaluate_polynomial(a, values)
+            finite = np.ravel(backend.isfinite(np.asarray(total)))
+            if not np.all(finite):
+                j = int(np.argmin(finite))
+                raise NonFiniteError(f"{self.label}: A_{n} is not finite at x = {x[j]}")
+            out.append(total)
+        return tuple(out)
+
     def coefficients(
         self, nodes: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]:
-        r""":math:`A_1` and :math:`A_2` (truncated :math:`\eta`-series) and
-        :math:`c_n = \frac{\eta^{n-1}}{n!} A_n` for :math:`n \ge 3` at the nodes."""
-        values = jet_values(self.problem, nodes, self.variables() | {0})
+        r""":math:`A_1` and :math:`A_2` and :math:`c_n = \frac{\eta^{n-1}}{n!} A_n` for
+        :math:`n \ge 3` at the nodes (float64)."""
+        series = self.kramers_moyal(nodes)
         eta = float(self.eta)
-        series = [
-            sum(
-                (eta**k * evaluate_polynomial(a, values) for k, a in enumerate(family)),
-                np.zeros_like(nodes),
-            )
-            for family in self.families
-        ]
         higher = {
             n: eta ** (n - 1) / math.factorial(n) * series[n - 1]
             for n in range(3, len(series) + 1)
             if any(self.families[n - 1])
         }
-        for name, value in (("A_1", series[0]), ("A_2", series[1]), *higher.items()):
-            if not np.all(np.isfinite(value)):
-                j = int(np.argmin(np.isfinite(value)))
-                raise SymsmeError(f"{self.label}: {name} is not finite at x = {nodes[j]:.10g}")
         return series[0], series[1], higher
 
 
@@ -196,7 +214,10 @@ def generator_model(
     OrderError, LimitError
         As :func:`symsme.derive.modified_equation` with ``ansatz="generator"``.
     """
-    check_one_dimensional(problem, "the modified generator's expectations")
+    if problem.dim != 1:
+        raise DimensionError(
+            f"the modified generator is computed in 1-D only; the problem has d = {problem.dim}"
+        )
     order = check_order(order)
     eta_exact = check_step_size(eta)
     finite = problem.per_sample_losses is not None
@@ -208,15 +229,20 @@ def generator_model(
     return GeneratorModel(problem, order, eta_exact, noise, families)
 
 
-def jet_values(problem: Problem, nodes: np.ndarray, variables: set[int]) -> dict[int, np.ndarray]:
+def jet_values(
+    problem: Problem,
+    nodes: np.ndarray,
+    variables: set[int],
+    backend: BackendName | Backend = "numpy",
+) -> dict[int, np.ndarray]:
     r"""Values of the 1-D jet variables (ids of :mod:`symsme.algebra.jets`) at the nodes:
     :math:`g_k = f^{(k+1)}`, :math:`s_k = \Sigma^{(k)}` and, for a finite sum, the cumulant
-    derivatives :math:`\kappa_n^{(j)}` (:func:`minibatch_cumulants`)."""
+    derivatives :math:`\kappa_n^{(j)}` (:func:`minibatch_cumulants`, float64 only)."""
     points = nodes[:, None]
     f_order = 1 + max((v // STRIDE for v in variables if v % STRIDE == 0), default=0)
     s_vars = [v for v in variables if v % STRIDE == 1]
     s_order = max((v // STRIDE for v in s_vars), default=None)
-    jets = problem.jets(points, f_order, s_order)
+    jets = problem.jets(points, f_order, s_order, backend=backend)
     values: dict[int, np.ndarray] = {}
     for v in variables:
         k, family = divmod(v, STRIDE)
@@ -229,6 +255,8 @@ def jet_values(problem: Problem, nodes: np.ndarray, variables: set[int]) -> dict
         if problem.per_sample_losses is None:
             names = ", ".join(sorted(var_name(v) for v in cumulant_vars))
             raise ShapeError(f"noise cumulants ({names}) need a Problem.finite_sum(...)")
+        if jets.backend != "numpy":
+            raise ShapeError("minibatch cumulants are computed in float64 only")
         top = max(v % STRIDE + 1 for v in cumulant_vars)
         derivatives = max(v // STRIDE for v in cumulant_vars)
         cumulants = minibatch_cumulants(problem, nodes, top, derivatives)

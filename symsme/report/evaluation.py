@@ -1,8 +1,10 @@
-"""The output of ``symsme evaluate``: a model's drift and diffusion at a point, as text or JSON.
+r"""The output of ``symsme evaluate``: a model's drift and diffusion at a point, as text or JSON.
 
 JSON (a contract): ``{"model", "eta", "at", "drift", "diffusion"}`` with floats, plus
-``"order"`` for ``me`` and, with mpmath, ``"precision"``, ``"drift_digits"`` and
-``"diffusion_digits"`` (decimal strings with that many significant digits).  The JSON is
+``"order"`` for ``me`` and ``genK`` (then also ``"kramers_moyal"``: the values of
+:math:`A_1, \dots, A_{K+1}`, :math:`A_1` the drift and :math:`A_2` the diffusion) and, with
+mpmath, ``"precision"``, ``"drift_digits"`` and ``"diffusion_digits"`` (and
+``"kramers_moyal_digits"``: decimal strings with that many significant digits).  The JSON is
 strict: a number that float64 cannot hold (an mpmath result beyond its range, or a step size
 such as ``1e-400``) is written as a decimal string with 17 significant digits instead of
 ``Infinity`` or ``0.0``.
@@ -34,6 +36,7 @@ def render_evaluation(
     order: int | None,
     precision: int | None,
     fmt: str,
+    kramers_moyal: Sequence[Any] | None = None,
 ) -> str:
     """Text or JSON (``fmt``) of one evaluation (see the module docstring)."""
     out: dict[str, Any] = {
@@ -51,8 +54,19 @@ def render_evaluation(
         out["diffusion_digits"] = [
             [mpmath.nstr(v, precision) for v in row] for row in np.asarray(diffusion)
         ]
+    if kramers_moyal is not None:
+        out["kramers_moyal"] = [number(v) for v in kramers_moyal]
+        if precision is not None:
+            out["kramers_moyal_digits"] = [mpmath.nstr(v, precision) for v in kramers_moyal]
     if fmt == "json":
         return json.dumps(out, indent=2, allow_nan=False) + "\n"
+    if kramers_moyal is not None:
+        shown = out.get("kramers_moyal_digits", [repr(v) for v in out["kramers_moyal"]])
+        return (
+            f"model {model}, eta = {eta_text}, at x = ({', '.join(point_text)})\n"
+            "L = sum_n eta^(n-1)/n! A_n d^n (SGD's modified generator, truncated) with\n"
+            + "".join(f"A_{n} = {v}\n" for n, v in enumerate(shown, start=1))
+        )
     lines = [
         f"model {model}, eta = {eta_text}, at x = ({', '.join(point_text)})",
         "dX = b dt + (eta D)^(1/2) dW with",
