@@ -50,3 +50,27 @@ def test_quoted_generator_coefficients_are_current(capsys):
     assert block
     for line in block.group(1).strip().splitlines():
         assert line in out, line
+
+
+def test_generator_table_matches_the_derivations():
+    """The README's fitted-order table is the committed document's, cell by cell."""
+    doc = Path(__file__).resolve().parent.parent / "derivations" / "1d-generator-weak-orders.md"
+    rows = re.findall(r"^\| (.+?) \| (\d) \| (\d) \| ([\d.]+) \(.*?\) \| ([\d.]+) \(.*?\) \|$",
+                      doc.read_text(encoding="utf-8"), re.M)  # fmt: skip
+    slopes: dict[int, list[str]] = {}
+    for _, _, k, me, gen in rows:
+        slopes.setdefault(int(k), []).extend([me, gen])
+    assert sorted(slopes) == [1, 2, 3, 4, 5]
+    for k, cells in slopes.items():
+        assert f"| {k} | " + " | ".join(cells) + " |" in README
+
+
+def test_quoted_generator_weak_order_is_current(capsys):
+    from symsme.cli import main
+
+    main(["weak-order", "--loss", "x**2/2 + log(cosh(x - 1))", "--sigma", "1 + sin(x)/2",
+          "--test", "cos(x)", "--x0", "1", "--T", "1", "--etas", "1/16,1/32,1/64",
+          "--models", "me4,gen4", "--tol", "1e-11"])  # fmt: skip
+    out = capsys.readouterr().out
+    table = out.split("\n\n")[1]
+    assert "```\n" + table + "\n```" in README
