@@ -51,7 +51,7 @@ __all__ = [
 
 LIMITS: dict[str, dict[int | str, int]] = {
     "order": {1: 11, "d": 6},
-    "generator order": {1: 9, "d": 0},
+    "generator order": {1: 9, "d": 5},
     "moments": {1: 10, "d": 6},
     "through": {1: 16, "d": 10},
 }
@@ -296,14 +296,19 @@ def modified_equation(
         through = max(order + 3, moments + 1)
     if not force:
         check_limits(dim, order, moments, through)
-        if the_ansatz.name == "generator" and order > LIMITS["generator order"][1]:
+        limit = LIMITS["generator order"][check_dim(dim)]
+        if the_ansatz.name == "generator" and order > limit:
             from symsme.errors import LimitError
 
+            cost = (
+                "order 10 takes about 30 s, 2 minutes with general noise"
+                if dim == 1
+                else "order 6 takes about a minute"
+            )
+            where = "1-D" if dim == 1 else "coordinate-free"
             raise LimitError(
-                f"order {order} of the generator ansatz is beyond the 1-D limit "
-                f"{LIMITS['generator order'][1]} (order 10 takes about 30 s, 2 minutes with "
-                "general noise); "
-                "pass force=True (--force) to derive it anyway"
+                f"order {order} of the generator ansatz is beyond the {where} limit {limit} "
+                f"({cost}); pass force=True (--force) to derive it anyway"
             )
 
     key = [
@@ -332,6 +337,15 @@ def modified_equation(
             report = _mismatch(
                 the_ansatz, the_scheme, algebra, coefficients, noise, moments, through, bar
             )
+    except NotImplementedError:
+        if dim == 1 or noise != "general":
+            raise
+        raise NoiseModelError(
+            f"coordinate-free general noise at order {order}"
+            + ("" if moments is None else f" with moments {moments}")
+            + " needs derivatives of the cumulant tensors, which the contraction terms do not "
+            "represent; use --dim 1, or --noise gaussian"
+        ) from None
     finally:
         if bar is not None:
             bar.close()

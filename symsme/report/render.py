@@ -35,6 +35,8 @@ def to_json_dict(me: ModifiedEquation, ha: HessianAware | HessianAwareD | None =
     if not all(isinstance(b, str) for b in out["drift"]):  # structured terms: add their text
         out["drift_text"] = [b.text() for b in me.drift]
         out["diffusion_text"] = [D.text() for D in me.diffusion]
+        if me.ansatz == "generator":
+            out["kramers_moyal_text"] = [[a.text() for a in f] for f in me.kramers_moyal]
     if me.mismatch is not None:
         out["mismatch"] = [
             {
@@ -67,17 +69,20 @@ def _title(me: ModifiedEquation) -> str:
     return f"{what} of SGD: dim {dim}, order {me.order}, {me.noise} noise, {sigma} Sigma"
 
 
-_GENERATOR = (
-    "L = sum_n (eta^(n-1)/n!) A_n d^n,  A_n = sum_k eta^k A_n,k  (A_1 = b, A_2 = D: "
-    "the modified generator)"
-)
+def _generator_line(me: ModifiedEquation) -> str:
+    action = "A_n d^n" if me.dim == 1 else "A_n : grad^n (A_n a symmetric n-tensor)"
+    return (
+        f"L = sum_n (eta^(n-1)/n!) {action},  A_n = sum_k eta^k A_n,k  (A_1 = b, A_2 = D: "
+        "the modified generator)"
+    )
 
 
 def _model_latex(me: ModifiedEquation) -> str:
     if me.ansatz == "generator":
         return (
-            r"L_\eta = \sum_{n \ge 1} \frac{\eta^{n-1}}{n!} A_n \partial^n, "
-            r"A_n = \sum_k \eta^k A_{n,k}, A_1 = b, A_2 = D"
+            r"L_\eta = \sum_{n \ge 1} \frac{\eta^{n-1}}{n!} A_n "
+            + (r"\partial^n, " if me.dim == 1 else r": \nabla^n, ")
+            + r"A_n = \sum_k \eta^k A_{n,k}, A_1 = b, A_2 = D"
         )
     return r"dX = b\,dt + (\eta D)^{1/2} dW, b = \sum_k \eta^k b_k, D = \sum_k \eta^k D_k"
 
@@ -89,7 +94,7 @@ def _model_word(me: ModifiedEquation) -> str:
 def _text(me: ModifiedEquation, ha: HessianAware | HessianAwareD | None) -> str:
     lines = [
         _title(me),
-        _GENERATOR
+        _generator_line(me)
         if me.ansatz == "generator"
         else "dX = b(X) dt + (eta D(X))^(1/2) dW,  b = sum_k eta^k b_k,  D = sum_k eta^k D_k",
         f"  ({_basis(me).legend})",

@@ -18,7 +18,7 @@ import sympy
 from reference_expansion import ETA, SIGMA, F, X, to_jets
 
 from symsme.derive import modified_equation
-from symsme.errors import DimensionError
+from symsme.errors import NoiseModelError
 
 
 def _cumulant(j: int, noise: str) -> sympy.Expr:
@@ -146,9 +146,15 @@ def test_truncated_generator_matches_every_moment_through_order_plus_one(noise, 
     assert min(m.eta_power for m in sde.mismatch if m.eta_power) == cap
 
 
-def test_generator_is_one_dimensional_for_now():
-    with pytest.raises(DimensionError, match="1-D"):
-        modified_equation(1, dim="d", ansatz="generator", cache=False, progress=False)
+def test_coordinate_free_general_noise_stops_where_cumulants_need_derivatives():
+    """Coordinate-free, A_{3,0} = -kappa_3 (order 2); from order 3 on a cumulant tensor would
+    be differentiated, which the contraction terms do not represent: a clear error."""
+    me = modified_equation(2, dim="d", ansatz="generator", noise="general", cache=False,
+                           progress=False)  # fmt: skip
+    assert me.kramers_moyal[2][0].text() == "-kappa3_{ijk}"
+    with pytest.raises(NoiseModelError, match="cumulant"):
+        modified_equation(3, dim="d", ansatz="generator", noise="general", cache=False,
+                          progress=False)  # fmt: skip
 
 
 def test_generator_round_trips_through_the_cache(tmp_path, monkeypatch):
@@ -177,8 +183,14 @@ def test_cli_contract_shape(capsys):
     assert out["kramers_moyal"][0] == out["drift"] and out["kramers_moyal"][1] == out["diffusion"]
     assert out["kramers_moyal"][2] == ["-k3_0"]
     assert all(m["eta_power"] is None or m["eta_power"] >= 4 for m in out["mismatch"])
-    assert main(["derive", "--dim", "d", "--order", "1", "--ansatz", "generator"]) == 2
-    assert "1-D" in capsys.readouterr().err
+    assert main(["derive", "--dim", "d", "--order", "2", "--ansatz", "generator",
+                 "--format", "json"]) == 0  # fmt: skip
+    out = json.loads(capsys.readouterr().out)
+    assert [len(f) for f in out["kramers_moyal_text"]] == [3, 2, 1]
+    assert out["kramers_moyal_text"][2] == ["0"] and out["kramers_moyal_text"][1][0] == "Sigma"
+    assert main(["derive", "--dim", "d", "--order", "3", "--ansatz", "generator",
+                 "--noise", "general"]) == 2  # fmt: skip
+    assert "cumulant" in capsys.readouterr().err
 
 
 def test_review_cases(capsys):

@@ -173,6 +173,7 @@ class ContractionAlgebra:
         self._options = {"constant_sigma": sigma == "constant", "quadratic": quadratic}
         self._drift: dict[tuple[Key, Key], tuple[tuple[Key, int], ...]] = {}
         self._diffusion: dict[tuple[Key, Key], tuple[tuple[Key, int], ...]] = {}
+        self._kramers: dict[tuple[Key, Key, int], tuple[tuple[Key, int], ...]] = {}
 
     def gradient_moment(self, n: int, max_cumulant: int | None) -> dict:
         r""":math:`\mathbb E\, G^{\otimes n}` of the gradient (:func:`gradient_moment`)."""
@@ -206,6 +207,24 @@ class ContractionAlgebra:
             self._diffusion[(ka, kD)] = got
         return got
 
+    def _kramers_pair(self, ka: Key, kA: Key, n: int) -> tuple[tuple[Key, int], ...]:
+        got = self._kramers.get((ka, kA, n))
+        if got is None:
+            layer: dict[Key, int] = {ka: 1}
+            for _ in range(n):
+                following: dict[Key, int] = {}
+                for k, m in layer.items():
+                    for g, mg in gradient(k, **self._options):
+                        following[g] = following.get(g, 0) + m * mg
+                layer = {k: m for k, m in following.items() if m}
+            out: dict[Key, int] = {}
+            for k, m in layer.items():
+                c = contract(k, kA)
+                out[c] = out.get(c, 0) + m
+            got = tuple((k, m) for k, m in out.items() if m)
+            self._kramers[(ka, kA, n)] = got
+        return got
+
     def _action(self, pair, coef: dict, a: dict) -> dict:
         out: dict = {}
         get = out.get
@@ -221,6 +240,11 @@ class ContractionAlgebra:
 
     def diffusion_action(self, D: dict, a: dict) -> dict:
         return self._action(self._diffusion_pair, D, a)
+
+    def kramers_action(self, A: dict, a: dict, n: int) -> dict:
+        r""":math:`A : \nabla^n a = A_{p_1 \dots p_n}\,\partial_{p_1}\cdots\partial_{p_n} a` (the
+        n-th Kramers-Moyal term of a generator; ``A`` has n free legs)."""
+        return self._action(lambda ka, kA: self._kramers_pair(ka, kA, n), A, a)
 
     def at_origin(self, a: dict) -> dict:
         return {k: c for k, c in a.items() if Z_CODE not in k[0]}

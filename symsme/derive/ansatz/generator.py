@@ -33,8 +33,12 @@ Gaussian noise every :math:`A_n`, :math:`n \ge 3`, vanishes; with general noise
 :math:`A_{3,0} = -\kappa_3` (SGD's third moment is :math:`-\eta^3(g_0^3 + 3g_0 s_0 + \kappa_3)`,
 the Gaussian part of which the drift and diffusion already give).
 
-In 1-D only for now (the jet algebra's :meth:`~symsme.algebra.jets.JetAlgebra.kramers_action`);
-coordinate-free :math:`A_n` as symmetric n-tensors need n-leg contraction terms.
+In 1-D the jet algebra applies :math:`A\,\partial^n` (:meth:`~symsme.algebra.jets.JetAlgebra.
+kramers_action`); coordinate-free, :math:`A_n` is a symmetric n-tensor, a sum of contraction
+terms with n free legs, and :math:`A_n : \nabla^n a` contracts them with n gradients of
+``a`` (:meth:`~symsme.algebra.contractions.ContractionAlgebra.kramers_action`).  Coordinate-free
+general noise is served while no cumulant tensor needs differentiating (order 2 without the
+mismatch report, order 1 with it): derivatives of the cumulant tensors are not represented.
 """
 
 from __future__ import annotations
@@ -75,13 +79,6 @@ class ModifiedGenerator:
     ) -> GeneratorExpansion:
         """The n-th one-step moment of :math:`\\exp(\\eta L_\\eta)` with the coefficients known so
         far (a family absent from ``coefficients`` is zero)."""
-        if not hasattr(algebra, "kramers_action"):
-            from symsme.errors import DimensionError
-
-            raise DimensionError(
-                "the generator ansatz is 1-D for now (--dim 1): coordinate-free A_n need "
-                "n-leg contraction terms"
-            )
         count = max((int(name[1:]) for name in coefficients if name.startswith("A")), default=2)
         higher = tuple(coefficients.get(family_name(q), []) for q in range(3, count + 1))
         return GeneratorExpansion(
