@@ -74,3 +74,11 @@ def test_quoted_generator_weak_order_is_current(capsys):
     out = capsys.readouterr().out
     table = out.split("\n\n")[1]
     assert "```\n" + table + "\n```" in README
+
+
+def test_quoted_coordinate_free_generator_line_is_current(capsys):
+    from symsme.cli import main
+
+    main(["derive", "--dim", "d", "--order", "3", "--ansatz", "generator", "--no-cache"])
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("A_3,1"))
+    assert "```\n" + line + "\n```" in README

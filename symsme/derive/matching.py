@@ -58,7 +58,9 @@ LIMITS: dict[str, dict[int | str, int]] = {
 """Largest request served without ``force=True`` (``--force``), per dimension, so that nothing
 allowed by default takes much over 10 s on 2 cores.  Measured: 1-D order 10 about 5 s, 11
 about 12 s, 12 about 30 s; coordinate-free order 6 about 5 s, 7 about 30 s; the d-dim
-mismatch report grows with the Bell numbers of the moment index."""
+mismatch report grows with the Bell numbers of the moment index.  The generator ansatz: 1-D
+order 8 about 3 s, 10 about 30 s (2 minutes with general noise); coordinate-free order 5
+about 4 s, 6 about 53 s."""
 
 # Relative cost of one more order (for an honest progress rate and ETA).
 _GROWTH: dict[int | str, float] = {1: 2.3, "d": 5.0}
