@@ -381,6 +381,8 @@ class JetBasis:
     name = "jets"
     dim: int | str = 1
     description = "1"
+    kramers = ("A_n d^n", r"A_n \partial^n")
+    """How a generator's n-th term acts (text, LaTeX)."""
     legend = (
         "g_k = f^(k+1)(x), s_k = Sigma^(k)(x), k<n>_j = j-th derivative of the n-th noise cumulant"
     )

@@ -31,6 +31,8 @@ class Basis(Protocol):
     """The dimension in a title: ``1``, ``d (coordinate-free)``."""
     legend: str
     """What the symbols of printed terms mean."""
+    kramers: tuple[str, str]
+    """How a generator's n-th Kramers-Moyal term acts, as text and LaTeX."""
 
     def text(self, terms: Mapping[Any, Fraction]) -> str: ...
 

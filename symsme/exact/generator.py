@@ -238,6 +238,7 @@ def jet_values(
     r"""Values of the 1-D jet variables (ids of :mod:`symsme.algebra.jets`) at the nodes:
     :math:`g_k = f^{(k+1)}`, :math:`s_k = \Sigma^{(k)}` and, for a finite sum, the cumulant
     derivatives :math:`\kappa_n^{(j)}` (:func:`minibatch_cumulants`, float64 only)."""
+    backend = get_backend(backend) if isinstance(backend, str) else backend
     points = nodes[:, None]
     f_order = 1 + max((v // STRIDE for v in variables if v % STRIDE == 0), default=0)
     s_vars = [v for v in variables if v % STRIDE == 1]
@@ -255,7 +256,7 @@ def jet_values(
         if problem.per_sample_losses is None:
             names = ", ".join(sorted(var_name(v) for v in cumulant_vars))
             raise ShapeError(f"noise cumulants ({names}) need a Problem.finite_sum(...)")
-        if jets.backend != "numpy":
+        if not backend.vectorised:
             raise ShapeError("minibatch cumulants are computed in float64 only")
         top = max(v % STRIDE + 1 for v in cumulant_vars)
         derivatives = max(v // STRIDE for v in cumulant_vars)

@@ -70,7 +70,7 @@ def _title(me: ModifiedEquation) -> str:
 
 
 def _generator_line(me: ModifiedEquation) -> str:
-    action = "A_n d^n" if me.dim == 1 else "A_n : grad^n (A_n a symmetric n-tensor)"
+    action = _basis(me).kramers[0]
     return (
         f"L = sum_n (eta^(n-1)/n!) {action},  A_n = sum_k eta^k A_n,k  (A_1 = b, A_2 = D: "
         "the modified generator)"
@@ -80,9 +80,9 @@ def _generator_line(me: ModifiedEquation) -> str:
 def _model_latex(me: ModifiedEquation) -> str:
     if me.ansatz == "generator":
         return (
-            r"L_\eta = \sum_{n \ge 1} \frac{\eta^{n-1}}{n!} A_n "
-            + (r"\partial^n, " if me.dim == 1 else r": \nabla^n, ")
-            + r"A_n = \sum_k \eta^k A_{n,k}, A_1 = b, A_2 = D"
+            r"L_\eta = \sum_{n \ge 1} \frac{\eta^{n-1}}{n!} "
+            + _basis(me).kramers[1]
+            + r", A_n = \sum_k \eta^k A_{n,k}, A_1 = b, A_2 = D"
         )
     return r"dX = b\,dt + (\eta D)^{1/2} dW, b = \sum_k \eta^k b_k, D = \sum_k \eta^k D_k"
 

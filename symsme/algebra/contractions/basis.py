@@ -20,6 +20,8 @@ class ContractionBasis:
     name = "contractions"
     dim: int | str = "d"
     description = "d (coordinate-free)"
+    kramers = ("A_n : grad^n (A_n a symmetric n-tensor)", r"A_n : \nabla^n")
+    """How a generator's n-th term acts (text, LaTeX)."""
     legend = "g = grad f, H = grad^2 f, T = grad^3 f, Sigma = Cov of the gradient noise"
 
     def __reduce__(self) -> str:
