@@ -297,7 +297,6 @@ def modified_equation(
     if moments is not None and through is None:
         through = max(order + 3, moments + 1)
     if not force:
-        check_limits(dim, order, moments, through)
         limit = LIMITS["generator order"][check_dim(dim)]
         if the_ansatz.name == "generator" and order > limit:
             from symsme.errors import LimitError
@@ -312,6 +311,7 @@ def modified_equation(
                 f"order {order} of the generator ansatz is beyond the {where} limit {limit} "
                 f"({cost}); pass force=True (--force) to derive it anyway"
             )
+        check_limits(dim, order, moments, through)
 
     key = [
         "modified_equation",

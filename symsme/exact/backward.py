@@ -61,6 +61,7 @@ from symsme.errors import (
     NonFiniteError,
     NotPositiveSemidefiniteError,
     ShapeError,
+    StepSizeError,
 )
 from symsme.models import NumericModel
 from symsme.numeric.chebyshev import ChebyshevGrid, smooth_cutoff
@@ -70,6 +71,9 @@ from symsme.validate import check_integer, check_step_size
 
 __all__ = [
     "MAX_LEVELS",
+    "check_steps",
+    "check_test_variables",
+    "check_time",
     "check_one_dimensional",
     "MAX_OUTCOMES",
     "Expectation",
@@ -114,10 +118,33 @@ def check_one_dimensional(problem: Problem, what: str = "deterministic expectati
 
 
 def _check_start(problem: Problem, x0: Any) -> float:
-    start = problem.check_points(np.reshape(np.asarray(x0, dtype=np.float64), (-1,)))
-    if start.shape != (1,):
-        raise ShapeError(f"x0 must be one number, got shape {start.shape}")
-    return float(start[0])
+    return float(problem.check_start(x0)[0])
+
+
+def check_time(time: Any) -> Any:
+    """The horizon :math:`T` as an exact number > 0 (a :class:`StepSizeError` names it)."""
+    try:
+        return check_step_size(time)
+    except StepSizeError:
+        raise StepSizeError(f"time must be a finite number > 0, got time={time!r:.40}") from None
+
+
+def check_steps(steps: Any) -> int:
+    """A number of SGD steps: an integer in 1..:data:`MAX_STEPS`."""
+    steps = check_integer(steps, "steps", 1)
+    if steps > MAX_STEPS:
+        raise LimitError(f"steps = {steps} is beyond the limit {MAX_STEPS} of a deterministic run")
+    return steps
+
+
+def check_test_variables(problem: Problem, test: Problem) -> None:
+    """The test function must be in the problem's variables."""
+    if test.variables != problem.variables:
+        names = ", ".join(v.name for v in test.variables)
+        raise ShapeError(
+            f"the test function is in ({names}), the problem in "
+            f"({', '.join(v.name for v in problem.variables)})"
+        )
 
 
 _PILOT_PATHS = 512
@@ -136,6 +163,18 @@ def _region(problem: Problem, x0: float, eta: float, steps: int) -> tuple[float,
     :func:`_refine` catches a spread that is too small.
     """
     offsets = np.linspace(-4.0, 4.0, 9)
+    try:
+        return _region_path(problem, x0, eta, steps, offsets)
+    except (OverflowError, FloatingPointError):
+        raise DivergenceError(
+            f"gradient descent from x0 = {x0:.10g} with eta = {eta:.10g} overflows: the process "
+            "has no bounded region to compute on"
+        ) from None
+
+
+def _region_path(
+    problem: Problem, x0: float, eta: float, steps: int, offsets: np.ndarray
+) -> tuple[float, float, float]:
     m, v = x0, 0.0
     lo = hi = x0
     spread = 0.0
@@ -300,10 +339,9 @@ def sgd_expectation(
     """
     check_one_dimensional(problem)
     check_one_dimensional(test)
+    check_test_variables(problem, test)
     eta_f = float(check_step_size(eta))
-    steps = check_integer(steps, "steps", 1)
-    if steps > MAX_STEPS:
-        raise LimitError(f"steps = {steps} is beyond the limit {MAX_STEPS} of a deterministic run")
+    steps = check_steps(steps)
     tol = _check_tol(tol)
     start = _check_start(problem, x0)
     finite = problem.per_sample_losses is not None
@@ -428,11 +466,12 @@ def sde_expectation(
         raise ShapeError("the model is bound to no problem")
     check_one_dimensional(problem)
     check_one_dimensional(test)
-    time_f = float(check_step_size(time))
+    check_test_variables(problem, test)
+    time_f = float(check_time(time))
     tol = _check_tol(tol)
     start = _check_start(problem, x0)
     eta_f = float(model.eta)
-    k = steps if steps is not None else max(1, round(time_f / eta_f))
+    k = check_steps(steps if steps is not None else max(1, round(time_f / eta_f)))
     lo, hi, spread = _region(problem, start, eta_f, k)
 
     def compute(level: int, widen: float) -> tuple[float, int, tuple[float, float]]:

@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -65,7 +65,14 @@ from numpy.polynomial import chebyshev, legendre
 
 from symsme.algebra.jets import STRIDE, evaluate_polynomial, var_name
 from symsme.algebra.series import Series
-from symsme.errors import DimensionError, NonFiniteError, NotPositiveSemidefiniteError, ShapeError
+from symsme.errors import (
+    AccuracyError,
+    DimensionError,
+    LimitError,
+    NonFiniteError,
+    NotPositiveSemidefiniteError,
+    ShapeError,
+)
 from symsme.exact.backward import (
     _PADE,
     _TIME_STEP,
@@ -77,14 +84,19 @@ from symsme.exact.backward import (
     _refine,
     _region,
     check_one_dimensional,
+    check_steps,
+    check_test_variables,
+    check_time,
 )
 from symsme.numeric.backend import Backend, BackendName, get_backend
 from symsme.numeric.chebyshev import ChebyshevGrid, analytic_cutoff, polynomial_cutoff
 from symsme.numeric.exponential import step_matrix
 from symsme.problems import Problem
-from symsme.validate import check_order, check_step_size
+from symsme.validate import check_integer, check_order, check_step_size
 
 __all__ = [
+    "MAX_DYSON_TERMS",
+    "MAX_TIME_STEPS",
     "GeneratorModel",
     "generator_expectation",
     "generator_model",
@@ -92,7 +104,11 @@ __all__ = [
     "minibatch_cumulants",
 ]
 
-_NAME = re.compile(r"gen(\d{1,2})")
+_NAME = re.compile(r"gen([0-9]{1,2})")
+MAX_DYSON_TERMS = 12
+"""Most Dyson terms computed before an :class:`~symsme.errors.AccuracyError`."""
+MAX_TIME_STEPS = 5000
+"""Largest horizon, in time steps of 0.05 (the Dyson terms keep every step's solution)."""
 _STENCIL = 7  # interpolation points in s for u_{j-1}, j >= 2
 
 
@@ -126,6 +142,9 @@ class GeneratorModel:
     minibatch cumulants)."""
     families: tuple[tuple[Series, ...], ...]
     r""":math:`A_n = (A_{n,0}, \dots, A_{n,K+1-n})` for :math:`n = 1..K+1`."""
+    psd: str = "raise"
+    """``"raise"``: :math:`A_2 < 0` where the process can go is an error; ``"clip"``: it is
+    set to 0 (a Gaussian part with negative diffusion is ill-posed)."""
 
     @property
     def label(self) -> str:
@@ -166,7 +185,10 @@ class GeneratorModel:
             A coefficient that is not finite (naming the point).
         """
         backend = get_backend(backend) if isinstance(backend, str) else backend
-        x = np.reshape(np.asarray(points, dtype=np.float64 if backend.vectorised else object), -1)
+        array = np.asarray(points, dtype=object)
+        if array.ndim > 1:
+            raise ShapeError(f"points must be a flat list of x, got shape {array.shape}")
+        x = backend.asarray(np.reshape(array, -1), "points")
         values = jet_values(self.problem, x, self.variables() | {0}, backend)
         h = backend.number(self.eta)
         out = []
@@ -174,7 +196,8 @@ class GeneratorModel:
             total = np.zeros_like(values[0])
             for k, a in enumerate(family):
                 if a:
-                    total = total + h**k * evaluate_polynomial(a, values)
+                    with np.errstate(all="ignore"):
+                        total = total + h**k * evaluate_polynomial(a, values)
             finite = np.ravel(backend.isfinite(np.asarray(total)))
             if not np.all(finite):
                 j = int(np.argmin(finite))
@@ -198,7 +221,7 @@ class GeneratorModel:
 
 
 def generator_model(
-    problem: Problem, order: int, eta: Any, *, force: bool = False
+    problem: Problem, order: int, eta: Any, *, psd: str = "raise", force: bool = False
 ) -> GeneratorModel:
     r"""``genK``: the modified generator of SGD on ``problem`` truncated through
     :math:`\eta^K` (``order`` = :math:`K`, weak order :math:`K + 1`), at step size ``eta``.
@@ -206,6 +229,8 @@ def generator_model(
     A :meth:`~symsme.problems.Problem.finite_sum` gets the generator for general noise with its
     minibatch cumulants (:func:`minibatch_cumulants`); another problem the Gaussian one with
     its :math:`\Sigma` (constant-:math:`\Sigma` terms only when :math:`\Sigma` is constant).
+    ``psd`` is ``"raise"`` or ``"clip"`` (:attr:`GeneratorModel.psd`); ``"ignore"`` cannot
+    apply (a negative :math:`A_2` leaves no well-posed Gaussian part).
 
     Raises
     ------
@@ -226,7 +251,11 @@ def generator_model(
     families = _families(
         order, "general" if finite else "gaussian", "constant" if constant else "state", force
     )
-    return GeneratorModel(problem, order, eta_exact, noise, families)
+    if psd not in ("raise", "clip"):
+        raise ShapeError(
+            f"psd={psd!r} does not apply to the modified generator: choose 'raise' or 'clip'"
+        )
+    return GeneratorModel(problem, order, eta_exact, noise, families, psd)
 
 
 def jet_values(
@@ -293,7 +322,9 @@ def minibatch_cumulants(
     if problem.per_sample_losses is None or problem.batch_size is None:
         raise ShapeError("minibatch cumulants need a Problem.finite_sum(...)")
     check_one_dimensional(problem, "minibatch cumulants")
-    x = np.reshape(np.asarray(nodes, dtype=np.float64), (-1,))
+    max_cumulant = check_integer(max_cumulant, "max_cumulant", 2, error=ShapeError)
+    derivatives = check_integer(derivatives, "derivatives", 0, error=ShapeError)
+    x = problem.check_points(np.reshape(np.asarray(nodes, dtype=object), (-1, 1)))[:, 0]
     terms = derivatives + 1
     samples = problem.sample_problems()
     per_sample = np.empty((len(samples), len(x), terms))
@@ -367,39 +398,57 @@ def generator_expectation(
     r""":math:`(e^{T L^{(K)}}\varphi)(x_0)` for a :class:`GeneratorModel`, ``time`` =
     :math:`T`, with an error bound (see the module docstring).
 
-    ``steps`` (the SGD steps :math:`T/\eta`) only sizes the domain like the SGD run's.
+    ``steps`` (the SGD steps :math:`T/\eta`) only sizes the domain like the SGD run's.  Dyson
+    terms are added (at least :attr:`GeneratorModel.dyson_terms`, at most
+    :data:`MAX_DYSON_TERMS`) until the last one is below ``tol/10`` at :math:`x_0`; a small
+    term (below :math:`\sqrt{tol}`) that does not fall by a factor 4 is rounding noise and is
+    dropped.  The remainder, extrapolated
+    geometrically from the last two terms kept, is added to the error bound; one above ``tol``
+    is an :class:`~symsme.errors.AccuracyError`.
 
     Raises
     ------
     NotPositiveSemidefiniteError
-        :math:`A_2 < 0` where the process can go (the Gaussian part is ill-posed there; named).
+        :math:`A_2 < 0` where the process can go (the Gaussian part is ill-posed there; named),
+        unless the model was made with ``psd="clip"``.
+    LimitError
+        ``time`` beyond :data:`MAX_TIME_STEPS` steps of 0.05, or more than
+        :data:`~symsme.exact.backward.MAX_STEPS` SGD steps.
     AccuracyError
-        ``tol`` not reached.
-    DivergenceError, DimensionError
+        ``tol`` not reached, or the Dyson series not below it after
+        :data:`MAX_DYSON_TERMS` terms.
+    DivergenceError, DimensionError, ShapeError
         As :func:`symsme.exact.backward.sde_expectation`.
     """
     problem = model.problem
     check_one_dimensional(test)
-    time_f = float(check_step_size(time))
+    check_test_variables(problem, test)
+    time_f = float(check_time(time))
     tol = _check_tol(tol)
     start = _check_start(problem, x0)
     eta = float(model.eta)
-    k = steps if steps is not None else max(1, round(time_f / eta))
+    k = check_steps(steps if steps is not None else max(1, round(time_f / eta)))
+    if math.ceil(time_f / _TIME_STEP) > MAX_TIME_STEPS:
+        raise LimitError(
+            f"time = {time_f:.6g} is beyond the limit {MAX_TIME_STEPS * _TIME_STEP:.6g} of the "
+            "modified generator's expectations (memory grows with the horizon)"
+        )
     lo, hi, spread = _region(problem, start, eta, k)
-    terms = model.dyson_terms
+    base_inner, _, _ = _generator_intervals(lo, hi, spread, 1.0)
+    tails: list[tuple[float, float]] = []
 
     def compute(level: int, widen: float) -> tuple[float, int, tuple[float, float]]:
         inner, support, outer = _generator_intervals(lo, hi, spread, widen)
         grid = ChebyshevGrid(_grid_size(level, widen), *outer)
         nodes = grid.nodes
         drift, diffusion, higher = model.coefficients(nodes)
-        inside = (nodes >= inner[0]) & (nodes <= inner[1])
+        inside = (nodes >= base_inner[0]) & (nodes <= base_inner[1])
         bad = inside & (diffusion < 0)
-        if np.any(bad):
+        if model.psd == "raise" and np.any(bad):
             j = int(np.argmax(bad))
             raise NotPositiveSemidefiniteError(
                 f"{model.label} at eta = {eta:.10g}: A_2 = {diffusion[j]:.6g} < 0 at "
-                f"x = {nodes[j]:.10g}, where the process can go"
+                f"x = {nodes[j]:.10g}, where the process can go (psd='clip' sets it to 0)"
             )
         chi = polynomial_cutoff(nodes, inner, outer)
         # nodes[0] is the right end: where the drift points out, it is slowed to rest
@@ -410,11 +459,15 @@ def generator_expectation(
         n = math.ceil(time_f / _TIME_STEP) * (1 + level // 2)
         h = time_f / n
         step = grid.filter_matrix() @ step_matrix(generator, h, _PADE)
-        u = [test.values(nodes[:, None])]
+        u = test.values(nodes[:, None])
+        history = [u]
         for _ in range(n):
-            u.append(step @ u[-1])
-        total = u[-1].copy()
-        if terms:
+            u = step @ u
+            if higher:
+                history.append(u)
+        total = u.copy()
+        tail = 0.0
+        if higher:
             remainder = _remainder_matrix(grid, analytic_cutoff(nodes, inner, support, 8.0), higher)
             to_coefficients = grid.to_coefficients
 
@@ -424,8 +477,11 @@ def generator_expectation(
             z, w = legendre.leggauss(4 + level // 2)
             taus, weights = h * (z + 1) / 2, h * w / 2
             partial = [step_matrix(generator, tau, _PADE) for tau in taus]
-            previous = np.array(u)
-            for j in range(1, terms + 1):
+            previous = np.array(history)
+            del history
+            kept: list[float] = []
+            while True:
+                j = len(kept) + 1
                 current = np.zeros_like(previous)
                 for i in range(n):
                     acc = step @ current[i]
@@ -436,26 +492,52 @@ def generator_expectation(
                             inner_value = _interpolate(previous, i + tau / h)
                         acc = acc + weight * (partial[-1 - q] @ apply_r(inner_value))
                     current[i + 1] = acc
+                size = abs(float(grid.interpolate(current[-1], start)))
+                noisy = size < math.sqrt(tol) * max(1.0, kept[0]) if kept else False
+                if j > max(model.dyson_terms, 1) and noisy and size > kept[-1] / 4:
+                    break  # small and no longer falling: rounding noise, dropped
                 total = total + current[-1]
                 previous = current
-        return float(grid.interpolate(total, start)), grid.size, outer
+                kept.append(size)
+                if j >= model.dyson_terms and size <= tol / 10:
+                    break
+                if j >= MAX_DYSON_TERMS:
+                    raise AccuracyError(
+                        f"{model.label} at eta = {eta:.10g}: the Dyson series has not reached "
+                        f"tol = {tol:.3g} after {j} terms (the last is {size:.3g}); the "
+                        "truncated generator is too far from its Gaussian part here"
+                    )
+            # the remainder, extrapolated geometrically from the last two terms kept
+            tail = kept[-1] ** 2 / kept[-2] if len(kept) > 1 and kept[-2] > 0 else kept[-1]
+        value = float(grid.interpolate(total, start))
+        tails.append((value, tail))
+        return value, grid.size, outer
 
     what = f"{model.label}'s E phi at eta = {eta:.10g}"
-    return _refine(compute, tol, what, 3 * math.ceil(time_f / _TIME_STEP))
+    result = _refine(compute, tol, what, 6 * math.ceil(time_f / _TIME_STEP))
+    tail = max((t for v, t in tails if v == result.value), default=0.0)
+    if tail > tol:
+        raise AccuracyError(
+            f"{what}: the last Dyson term computed is {tail:.3g} > tol = {tol:.3g}; ask for a "
+            "looser tolerance"
+        )
+    return replace(result, error_bound=result.error_bound + tail)
 
 
 def _generator_intervals(
     lo: float, hi: float, spread: float, widen: float
 ) -> tuple[tuple[float, float], tuple[float, float], tuple[float, float]]:
     r"""Three nested intervals: the inner one (everything that matters, as for an SDE); the
-    support of :math:`\mathcal R`, whose cutoff falls from 1 to 0 over one more margin; and the
-    grid's interval, where the diffusion's cutoff falls over the ramp.  :math:`\mathcal R`
-    is (to rounding) zero where the diffusion's cutoff varies and near the grid's ends, so
-    neither the ramp's features nor the :math:`k^{2n}` growth of :math:`\partial^n T_k` at the
-    ends enters the Dyson terms."""
+    support of :math:`\mathcal R`, whose cutoff falls from 1 to 0 over up to two margins; and
+    the grid's interval, where the diffusion's cutoff falls (both at least 1/8 of the inner
+    width, so that the polynomial cutoff keeps a moderate degree on wide domains).
+    :math:`\mathcal R` is (to rounding) zero where the diffusion's cutoff varies and near the
+    grid's ends, so neither the ramp's features nor the :math:`k^{2n}` growth of
+    :math:`\partial^n T_k` at the ends enters the Dyson terms."""
     inner, _ = _intervals(lo, hi, spread, widen)
     margin = widen * (8 * spread + 0.25)
-    ramp, end = min(2 * margin, 2.0), min(margin, 1.0)
+    width = inner[1] - inner[0]
+    ramp, end = max(min(2 * margin, 2.0), width / 8), max(min(margin, 1.0), width / 8)
     support = (inner[0] - ramp, inner[1] + ramp)
     return inner, support, (support[0] - end, support[1] + end)
 

@@ -68,7 +68,10 @@ def _normalise(name: Any) -> tuple[str, int | None]:
             match = re.fullmatch(re.escape(plain) + r"(\d{1,3})", key)
             if match:
                 return registered, int(match.group(1))
-    raise SymsmeError(f"unknown model {name!r} (known: {', '.join(MODELS)}, meK, ha-meK)")
+    raise SymsmeError(
+        f"unknown model {name!r} (known: {', '.join(MODELS)}, meK, ha-meK; and genK, the "
+        "modified generator, in weak-order and evaluate)"
+    )
 
 
 def get_model(

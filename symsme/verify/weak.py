@@ -343,16 +343,27 @@ def weak_orders(
         raise ShapeError(f"give models by name, got {models!r}")
     start = problem.check_start(x0)
     generators = {name: generator_order(name) for name in names}
+    seen: dict[tuple[str, int | None], str] = {}
     for name in names:
-        if generators[name] is None:
-            get_model(name, force=force)
+        order = generators[name]
+        if order is None:
+            registered = get_model(name, force=force)
+            key: tuple[str, int | None] = (registered.name, getattr(registered, "order", None))
         elif method != "deterministic":
             raise ShapeError(
                 f"model {name!r} (the modified generator) has no sample paths: it is computed "
                 "with method='deterministic' only (1-D)"
             )
+        elif psd == "ignore":
+            raise ShapeError(
+                f"psd='ignore' does not apply to model {name!r} (the modified generator): a "
+                "negative A_2 leaves no well-posed Gaussian part; use 'raise' or 'clip'"
+            )
         else:
-            check_order(generators[name])
+            key = ("gen", check_order(order))
+        if key in seen:
+            raise ShapeError(f"model {name!r} is given twice (as {seen[key]!r} too)")
+        seen[key] = name
     paths = check_integer(paths, "paths", 2)
     sgd_paths = paths if sgd_paths is None else check_integer(sgd_paths, "sgd_paths", 2)
     substeps = check_integer(substeps, "substeps", 1)
@@ -384,7 +395,7 @@ def weak_orders(
                         if order is None:
                             model = sde_model(problem, name, eta, psd=psd, force=force)
                         else:
-                            gen = generator_model(problem, order, eta, force=force)
+                            gen = generator_model(problem, order, eta, psd=psd, force=force)
                         for label, test in checked.items():
                             if order is None:
                                 m = sde_expectation(model, test, start, time, steps=k, tol=tol)

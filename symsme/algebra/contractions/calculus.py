@@ -210,6 +210,9 @@ class ContractionAlgebra:
     def _kramers_pair(self, ka: Key, kA: Key, n: int) -> tuple[tuple[Key, int], ...]:
         got = self._kramers.get((ka, kA, n))
         if got is None:
+            legs = len(decode(kA)[2])
+            if legs != n:
+                raise ValueError(f"A_{n} must have {n} free legs, got a term with {legs}")
             layer: dict[Key, int] = {ka: 1}
             for _ in range(n):
                 following: dict[Key, int] = {}
