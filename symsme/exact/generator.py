@@ -26,12 +26,14 @@ and the Dyson (variation-of-constants) series in :math:`\mathcal R` with :math:`
     u_0(s) = e^{s\mathcal G}\varphi, \qquad
     u_j(s) = \int_0^s e^{(s-\sigma)\mathcal G}\, \mathcal R\, u_{j-1}(\sigma)\, d\sigma,
 
-whose remainder is :math:`O(\eta^{r(m+1)})`.  :math:`r` is the lowest power of :math:`\eta` in
-:math:`\mathcal R` (2 for non-Gaussian noise, :math:`A_{3,0} = -\kappa_3`; 3 for Gaussian noise
-with state-dependent :math:`\Sigma`; 4 for constant :math:`\Sigma`) and :math:`m` is the least
-with :math:`r(m+1) \ge K + 2`, one order beyond the truncation's own error, so the Dyson
-remainder never sets the weak error.  :math:`\mathcal R` only ever acts on smooth functions
-(:math:`u_{j-1}`), never inside an exponential.
+summed until its terms fall below the tolerance (the j-th term is :math:`O(\eta^{rj})`:
+:math:`r` is the lowest power of :math:`\eta` in :math:`\mathcal R`, 2 for non-Gaussian noise,
+:math:`A_{3,0} = -\kappa_3`; 3 for Gaussian noise with state-dependent :math:`\Sigma`; 4 for
+constant :math:`\Sigma`).  At least the :math:`m` terms with :math:`r(m+1) \ge K + 2` are
+always taken, one order beyond the truncation's own error; over long horizons or with large
+cumulants more are needed (a review found 3e-5 left out at T = 4 with only those), and the
+estimated remainder enters the error bound.  :math:`\mathcal R` only ever acts on smooth
+functions (:math:`u_{j-1}`), never inside an exponential.
 
 **Numerics.**  :math:`\mathcal G` is collocated on a Chebyshev grid and :math:`e^{h\mathcal G}`
 applied by Padé steps, exactly as for an SDE model (:func:`symsme.exact.backward.sde_expectation`:
