@@ -19,7 +19,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from symsme.problems import Problem
-from symsme.report.weak_orders import FLOOR, number_cell
+from symsme.report.weak_orders import FLOOR, local_slope_cells, number_cell, usable
 from symsme.verify import WeakOrder, fit_slope, weak_order
 
 __all__ = ["ETAS", "LOSS", "ORDERS", "SETTLED", "render_generator_weak_orders", "settled"]
@@ -55,21 +55,14 @@ def _settings() -> list[tuple[str, Problem, int, str]]:
     ]
 
 
-def _usable(result: WeakOrder, name: str) -> list[bool]:
-    errors, resolved = result.errors()[name], result.resolved()[name]
-    return [
-        bool(ok and e is not None and e >= FLOOR) for e, ok in zip(errors, resolved, strict=True)
-    ]
-
-
 def settled(result: WeakOrder, name: str) -> tuple[float, int, int] | None:
     """``(slope, first, last)``: the least-squares slope over the step sizes ``etas[first]``
     to ``etas[last]`` where the local slopes stay within :data:`SETTLED` of the last
     resolved one (``None`` with fewer than two usable errors in a row at the small end)."""
-    usable = _usable(result, name)
+    good = usable(result, name)
     errors = result.errors()[name]
-    last = max((i for i, ok in enumerate(usable) if ok), default=None)
-    if last is None or last == 0 or not usable[last - 1]:
+    last = max((i for i, ok in enumerate(good) if ok), default=None)
+    if last is None or last == 0 or not good[last - 1]:
         return None
 
     def local(i: int) -> float:
@@ -79,7 +72,7 @@ def settled(result: WeakOrder, name: str) -> tuple[float, int, int] | None:
 
     final = local(last - 1)
     first = last - 1
-    while first > 0 and usable[first - 1] and abs(local(first - 1) - final) <= SETTLED:
+    while first > 0 and good[first - 1] and abs(local(first - 1) - final) <= SETTLED:
         first -= 1
     points = range(first, last + 1)
     slope = fit_slope([result.etas[i] for i in points], [errors[i] or 0.0 for i in points])
@@ -96,18 +89,7 @@ def _slope_cell(result: WeakOrder, name: str) -> str:
 
 
 def _local_slopes(result: WeakOrder, name: str) -> str:
-    usable = _usable(result, name)
-    errors = result.errors()[name]
-    out = []
-    for i in range(len(ETAS) - 1):
-        a, b = errors[i], errors[i + 1]
-        if usable[i] and usable[i + 1] and a and b:
-            slope = fit_slope([float(ETAS[i]), float(ETAS[i + 1])], [a, b])
-            small = min(a, b)
-            out.append(f"{slope:.{2 if small >= 1e-9 else 1 if small >= 3e-11 else 0}f}")
-        else:
-            out.append("-")
-    return ", ".join(out)
+    return ", ".join(local_slope_cells(result, name))
 
 
 def _cell(result: WeakOrder, name: str, i: int) -> str:

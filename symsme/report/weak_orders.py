@@ -15,7 +15,7 @@ from fractions import Fraction
 from symsme.problems import Problem
 from symsme.verify import WeakOrder, fit_slope, weak_order
 
-__all__ = ["FLOOR", "number_cell", "render_weak_orders"]
+__all__ = ["FLOOR", "local_slope_cells", "number_cell", "render_weak_orders", "usable"]
 
 FLOOR = 5e-12
 LOSS = "x**2/2 + log(cosh(x))"
@@ -41,6 +41,29 @@ def number_cell(error: float) -> str:
     return f"{error:.{digits - 1}e}"
 
 
+def local_slope_cells(result: WeakOrder, name: str) -> list[str]:
+    """Slopes between neighbouring step sizes where both errors are usable (``-`` elsewhere),
+    with fewer decimals where an error is below 1e-9."""
+    usable = _usable(result, name)
+    errors = result.errors()[name]
+    etas = result.etas
+    row = []
+    for i in range(len(etas) - 1):
+        a, b = errors[i], errors[i + 1]
+        if usable[i] and usable[i + 1] and a and b:
+            slope = fit_slope([etas[i], etas[i + 1]], [a, b])
+            small = min(a, b)
+            row.append(f"{slope:.{2 if small >= 1e-9 else 1 if small >= 3e-11 else 0}f}")
+        else:
+            row.append("-")
+    return row
+
+
+def usable(result: WeakOrder, name: str) -> list[bool]:
+    """Resolved errors at or above :data:`FLOOR` (those that enter slopes)."""
+    return _usable(result, name)
+
+
 def _usable(result: WeakOrder, name: str) -> list[bool]:
     errors = result.errors()[name]
     resolved = result.resolved()[name]
@@ -57,20 +80,7 @@ def _table(result: WeakOrder) -> list[str]:
     ]
     for i, eta in enumerate(ETAS):
         lines.append(f"| {eta} | " + " | ".join(_cell(result, n, i) for n in names) + " |")
-    local_rows: dict[str, list[str]] = {}
-    for n in names:
-        usable = _usable(result, n)
-        errors = result.errors()[n]
-        row = []
-        for i in range(len(ETAS) - 1):
-            a, b = errors[i], errors[i + 1]
-            if usable[i] and usable[i + 1] and a and b:
-                slope = fit_slope([float(ETAS[i]), float(ETAS[i + 1])], [a, b])
-                small = min(a, b)
-                row.append(f"{slope:.{2 if small >= 1e-9 else 1 if small >= 3e-11 else 0}f}")
-            else:
-                row.append("-")
-        local_rows[n] = row
+    local_rows = {n: local_slope_cells(result, n) for n in names}
     lines += [
         "",
         "Local slopes between neighbouring step sizes (1/4-1/8, ..., 1/128-1/256; fewer "
