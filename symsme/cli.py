@@ -275,11 +275,13 @@ def _add_evaluate(sub) -> None:  # noqa: ANN001
         "evaluate",
         help="drift b and diffusion D of a model at a point (dX = b dt + (eta D)^(1/2) dW)",
     )
-    e.add_argument("--loss", required=True, help="loss f as a SymPy expression")
+    e.add_argument("--loss", help="loss f as a SymPy expression")
     e.add_argument("--vars", required=True, help="comma-separated variables, e.g. x1,x2")
+    e.add_argument("--sigma", help='noise covariance, e.g. "[[1 + x1**2, 0], [0, 1]]"')
     e.add_argument(
-        "--sigma", required=True, help='noise covariance, e.g. "[[1 + x1**2, 0], [0, 1]]"'
+        "--samples", help='finite sum: per-sample losses "f1;...;fn" (instead of --loss/--sigma)'
     )
+    e.add_argument("--batch", type=_int_arg("--batch"), help="minibatch size B (with --samples)")
     e.add_argument(
         "--model",
         required=True,
@@ -421,14 +423,13 @@ def _evaluate(args: argparse.Namespace) -> str:
     from symsme.errors import ShapeError
     from symsme.exact.generator import generator_order
     from symsme.models import sde_model
-    from symsme.problems import Problem
     from symsme.report.evaluation import render_evaluation
 
     if args.format not in ("text", "json"):
         raise SymsmeError(f"unknown --format {args.format!r}; choose one of text, json")
     eta = _parse_eta(args.eta)
     point = _parse_point(args.at)
-    problem = Problem(args.loss, args.vars, args.sigma)
+    problem = _one_dimensional_problem(args, args.vars)
     backend = _backend_for(args, eta)
     with backend.context():
         pts = backend.asarray(point, "--at")
@@ -649,6 +650,7 @@ def _weak_order(args: argparse.Namespace) -> str:
 
 
 def _one_dimensional_problem(args: argparse.Namespace, variables: str = "x"):  # noqa: ANN202
+    """The problem of ``--loss``/``--sigma`` or ``--samples``/``--batch`` (any dimension)."""
     from symsme.errors import ShapeError
     from symsme.problems import Problem
 

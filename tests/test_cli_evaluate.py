@@ -181,3 +181,27 @@ def test_generator_bad_input(capsys, change, fragment):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert fragment in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_generator_for_minibatch_noise(capsys):
+    """--samples/--batch: genK of a finite sum (its minibatch cumulants), the same numbers as
+    the Python API; A_3 at leading order is -kappa_3 of the per-sample gradients."""
+    from fractions import Fraction
+
+    from symsme.exact.generator import generator_model
+
+    samples = ["(x-1)**2/2 + log(cosh(x))", "(x+1)**2/2", "x**2 + log(cosh(x+1))"]
+    args = ["evaluate", "--samples", "; ".join(samples), "--batch", "1", "--vars", "x",
+            "--model", "gen2", "--eta", "1/64", "--at", "0.5", "--format", "json"]  # fmt: skip
+    assert main(args) == 0
+    data = json.loads(capsys.readouterr().out)
+    model = generator_model(Problem.finite_sum(samples, "x", 1), 2, Fraction(1, 64))
+    np.testing.assert_allclose(
+        data["kramers_moyal"], [float(a[0]) for a in model.kramers_moyal([0.5])], rtol=1e-14
+    )
+    x = 0.5
+    grads = np.array([x - 1 + np.tanh(x), x + 1, 2 * x + np.tanh(x + 1)])
+    kappa3 = np.mean((grads - grads.mean()) ** 3)
+    assert data["kramers_moyal"][2] == pytest.approx(-kappa3)  # A_3 = A_{3,0} through K = 2
+    assert main(["evaluate", "--vars", "x", "--model", "sme2", "--eta", "0.1", "--at", "0"]) == 2
+    assert "--samples" in capsys.readouterr().err
