@@ -22,7 +22,17 @@ from symsme.problems import Problem
 from symsme.report.weak_orders import FLOOR, local_slope_cells, number_cell, usable
 from symsme.verify import WeakOrder, fit_slope, weak_order
 
-__all__ = ["ETAS", "LOSS", "ORDERS", "SETTLED", "render_generator_weak_orders", "settled"]
+__all__ = [
+    "ETAS",
+    "LOSS",
+    "ORDERS",
+    "SETTLED",
+    "measure",
+    "render_generator_weak_orders",
+    "settings",
+    "settled",
+    "slope_cell",
+]
 
 LOSS = "x**2/2 + log(cosh(x - 1))"
 ETAS = [Fraction(1, 2**k) for k in range(2, 8)]  # 1/4 ... 1/128
@@ -32,7 +42,8 @@ SETTLED = 0.15
 TEST, X0, TIME, TOL = "cos(x)", 1, 1, 1e-11
 
 
-def _settings() -> list[tuple[str, Problem, int, str]]:
+def settings() -> list[tuple[str, Problem, int, str]]:
+    """(title, problem, Gaussian cap, why) of the three noise settings."""
     return [
         (
             "Constant Sigma = 1",
@@ -80,7 +91,8 @@ def settled(result: WeakOrder, name: str) -> tuple[float, int, int] | None:
     return slope, first, last
 
 
-def _slope_cell(result: WeakOrder, name: str) -> str:
+def slope_cell(result: WeakOrder, name: str) -> str:
+    """The settled slope with its step-size range, ``-`` when none."""
     found = settled(result, name)
     if found is None:
         return "-"
@@ -108,7 +120,7 @@ def measure() -> list[tuple[str, int, str, WeakOrder]]:
     models = [f"me{k}" for k in ORDERS] + [f"gen{k}" for k in ORDERS]
     return [
         (title, cap, why, weak_order(problem, TEST, X0, TIME, ETAS, models, tol=TOL))
-        for title, problem, cap, why in _settings()
+        for title, problem, cap, why in settings()
     ]
 
 
@@ -141,8 +153,8 @@ def render_generator_weak_orders(
     for title, cap, why, result in results:
         for k in ORDERS:
             head.append(
-                f"| {title.split(':')[0]} | {cap} | {k} | {_slope_cell(result, f'me{k}')} | "
-                f"{_slope_cell(result, f'gen{k}')} |"
+                f"| {title.split(':')[0]} | {cap} | {k} | {slope_cell(result, f'me{k}')} | "
+                f"{slope_cell(result, f'gen{k}')} |"
             )
         names = list(result.models)
         body += [

@@ -26,11 +26,17 @@ def small_report(tmp_path_factory):
 
 def test_small_report_is_complete(small_report):
     text = (small_report / "report.md").read_text()
-    for heading in ["## 1.", "## 2.", "## 3.", "## 4.", "## 5."]:
+    for heading in ["## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## 7.", "## 8."]:
         assert heading in text
     for figure in re.findall(r"!\[[^]]*\]\(([^)]+)\)", text):
         assert (small_report / figure).read_bytes()[:4] == b"\x89PNG"
     assert "| ha-sme |" in text
+    generator = text.split("## 8.")[1]
+    rows = [line for line in generator.splitlines() if line.startswith("| ") and "Sigma" in line]
+    assert len(rows) == 2 and "| Minibatch noise |" in generator
+    for row in [*rows, next(x for x in generator.splitlines() if x.startswith("| Minibatch"))]:
+        me4, gen2, gen3, gen4 = (float(c) for c in row.strip("|").split("|")[1:])
+        assert me4 < 4.8 and abs(gen2 - 3) < 0.1 and abs(gen3 - 4) < 0.1 and abs(gen4 - 5) < 0.1
 
 
 def test_readme_excerpt_is_the_report(small_report):
