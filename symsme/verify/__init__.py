@@ -2,8 +2,9 @@ r"""The verify stage: SDE models checked against SGD itself.
 
 Front door: :func:`weak_order` (:mod:`symsme.verify.weak`): weak errors
 :math:`|\mathbb{E}\varphi(X_T) - \mathbb{E}\varphi(x_K)|` over step sizes, deterministic in
-1-D (:mod:`symsme.exact.backward`) or by Monte Carlo (:mod:`symsme.simulate`), with error
-bounds and fitted orders; :func:`escape` (:mod:`symsme.verify.escape`): mean exit times of SGD
+1-D (:mod:`symsme.exact.backward`; ``genK``, SGD's truncated modified generator:
+:mod:`symsme.exact.generator`) or by Monte Carlo (:mod:`symsme.simulate`), with error bounds
+and fitted orders; :func:`escape` (:mod:`symsme.verify.escape`): mean exit times of SGD
 and of each model from an interval.
 """
 
