@@ -19,7 +19,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from symsme.problems import Problem
-from symsme.report.weak_orders import FLOOR, local_slope_cells, number_cell, usable
+from symsme.report.weak_orders import error_cell, local_slope_cells, usable
 from symsme.verify import WeakOrder, fit_slope, weak_order
 
 __all__ = [
@@ -104,17 +104,6 @@ def _local_slopes(result: WeakOrder, name: str) -> str:
     return ", ".join(local_slope_cells(result, name))
 
 
-def _cell(result: WeakOrder, name: str, i: int) -> str:
-    if name in result.not_reached and i in result.not_reached[name]:
-        return "not reached"
-    error = result.signed_errors()[name][i]
-    if error is None:
-        return "undefined"
-    if abs(error) < FLOOR or not result.resolved()[name][i]:
-        return "< 5e-12"
-    return number_cell(error)
-
-
 def measure() -> list[tuple[str, int, str, WeakOrder]]:
     """Every setting's weak errors (about 30 s on two cores)."""
     models = [f"me{k}" for k in ORDERS] + [f"gen{k}" for k in ORDERS]
@@ -166,7 +155,7 @@ def render_generator_weak_orders(
             "|---" * (len(names) + 1) + "|",
         ]
         for i, eta in enumerate(ETAS):
-            body.append(f"| {eta} | " + " | ".join(_cell(result, n, i) for n in names) + " |")
+            body.append(f"| {eta} | " + " | ".join(error_cell(result, n, i) for n in names) + " |")
         body += [
             "",
             "Local slopes between neighbouring step sizes (1/4-1/8, ..., 1/64-1/128):",

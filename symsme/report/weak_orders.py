@@ -15,7 +15,14 @@ from fractions import Fraction
 from symsme.problems import Problem
 from symsme.verify import WeakOrder, fit_slope, weak_order
 
-__all__ = ["FLOOR", "local_slope_cells", "number_cell", "render_weak_orders", "usable"]
+__all__ = [
+    "FLOOR",
+    "error_cell",
+    "local_slope_cells",
+    "number_cell",
+    "render_weak_orders",
+    "usable",
+]
 
 FLOOR = 5e-12
 LOSS = "x**2/2 + log(cosh(x))"
@@ -24,7 +31,11 @@ MODELS = ["sgf", "sme2", "ha-sme", "me2", "ha-me2", "me3", "ha-me3", "me4", "me5
 SAMPLES = ["(x-1)**2/2 + log(cosh(x))", "(x+1)**2/2", "x**2 + log(cosh(x+1))"]
 
 
-def _cell(result: WeakOrder, name: str, i: int) -> str:
+def error_cell(result: WeakOrder, name: str, i: int) -> str:
+    """A signed error as a table cell: ``not reached`` or ``undefined`` where there is none,
+    ``< 5e-12`` below :data:`FLOOR` or unresolved, else digits far above the accuracy."""
+    if i in result.not_reached.get(name, {}):
+        return "not reached"
     error = result.signed_errors()[name][i]
     if error is None:
         return "undefined"
@@ -79,7 +90,7 @@ def _table(result: WeakOrder) -> list[str]:
         "|---" * (len(names) + 1) + "|",
     ]
     for i, eta in enumerate(ETAS):
-        lines.append(f"| {eta} | " + " | ".join(_cell(result, n, i) for n in names) + " |")
+        lines.append(f"| {eta} | " + " | ".join(error_cell(result, n, i) for n in names) + " |")
     local_rows = {n: local_slope_cells(result, n) for n in names}
     lines += [
         "",
@@ -114,7 +125,7 @@ def _sweep() -> list[str]:
         big_l = r / eta - 1
         problem = Problem(f"({big_l})*x**2/2 + log(cosh(x))", "x", "1")
         result = weak_order(problem, "cos(x)", 1, 1, [eta], names, tol=3e-12)
-        cells = [_cell(result, n, 0) for n in names]
+        cells = [error_cell(result, n, 0) for n in names]
         lines.append(f"| {r} | " + " | ".join(cells) + " |")
     return lines
 
